@@ -1,0 +1,149 @@
+import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
+import type { Columns, Kernel, TypedArray } from '../kernels/kernel.js';
+import { checkRange } from '../range.js';
+import type { ExecResult, ExecStats, ExecuteOptions, Executor, RangeOptions } from '../types.js';
+import { createSharedOutput, isShared, shareColumns } from './shared-memory.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface ParallelCpuExecutorOptions {
+  /** A pool shared with other executors; by default the executor creates (and closes) its own. */
+  pool?: WorkerPool;
+  /** Threads of the executor's own pool (ignored with `pool`). */
+  threads?: number;
+  /** Least estimated work per worker task, ns: below it a worker round trip costs more than it saves. Default 250 µs. */
+  minTaskNs?: number;
+}
+
+/**
+ * Splits a batch into ranges of about equal work and runs them on a worker
+ * pool. Columns travel through SharedArrayBuffer and workers write the shared
+ * output in place. Batches too small to pay for a worker hop run in-thread.
+ */
+export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implements Executor<I, O> {
+  readonly deviceKind = 'cpu' as const;
+  readonly backend = 'cpu-pool';
+  readonly kernel: Kernel<I, O>;
+  readonly #pool: WorkerPool;
+  readonly #ownsPool: boolean;
+  readonly #minTaskNs: number;
+  #closed = false;
+
+  constructor(kernel: Kernel<I, O>, options: ParallelCpuExecutorOptions = {}) {
+    if (typeof kernel?.cpu !== 'function') throw new TypeError('ParallelCpuExecutor needs a kernel with cpu()');
+    if (!kernel.moduleUrl) throw new TypeError(`kernel ${kernel.name} has no moduleUrl, so workers cannot load it`);
+    const { minTaskNs = 250_000 } = options;
+    if (!Number.isFinite(minTaskNs) || minTaskNs < 0) throw new TypeError(`minTaskNs must be a finite number >= 0, got ${minTaskNs}`);
+    this.kernel = kernel;
+    this.#pool = options.pool ?? new WorkerPool(options.threads === undefined ? {} : { threads: options.threads });
+    this.#ownsPool = options.pool === undefined;
+    this.#minTaskNs = minTaskNs;
+  }
+
+  get threads(): number {
+    return this.#pool.threads;
+  }
+
+  isAvailable(): boolean {
+    return !this.#closed && !this.#pool.closed;
+  }
+
+  /** An output in shared memory, which workers fill in place. */
+  allocateOutput(items: number): O {
+    return createSharedOutput(this.kernel, items);
+  }
+
+  async execute(input: I, options: ExecuteOptions = {}): Promise<ExecResult<O>> {
+    this.#assertOpen();
+    const validated = this.kernel.validate(input);
+    const items = this.kernel.count(validated);
+    const output = this.allocateOutput(items);
+    const stats = await this.executeInto(validated, output, { start: 0, end: items, signal: options.signal });
+    return { output, stats };
+  }
+
+  async executeInto(input: I, output: O, options: RangeOptions): Promise<ExecStats> {
+    this.#assertOpen();
+    const { start, end, signal } = options;
+    const items = this.kernel.count(input);
+    checkRange(start, end, items);
+    throwIfAborted(signal);
+    const t0 = performance.now();
+    const bounds = this.#split(input, start, end);
+    const stats = (threads: number): ExecStats => ({
+      device: 'cpu',
+      backend: this.backend,
+      kernel: this.kernel.name,
+      tasks: end - start,
+      durationMs: performance.now() - t0,
+      threads,
+    });
+    if (bounds.length <= 2) {
+      this.#runInline(input, output, start, end);
+      return stats(1);
+    }
+
+    const columns = shareColumns(input);
+    const target = isShared(output) ? output : createSharedOutput(this.kernel, items);
+    const runs: Promise<number>[] = [];
+    for (let p = 0; p + 1 < bounds.length; p++) {
+      runs.push(
+        this.#pool.run(
+          { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start: bounds[p]!, end: bounds[p + 1]! },
+          signal,
+        ),
+      );
+    }
+    const settled = await Promise.allSettled(runs);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${(failed.reason as Error)?.message}`, { cause: failed.reason });
+    }
+    if (target !== output) {
+      const w = this.kernel.outputWidth;
+      (output as TypedArray).set((target as TypedArray).subarray(start * w, end * w) as never, start * w);
+    }
+    return stats(Math.min(this.#pool.threads, bounds.length - 1));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#ownsPool) await this.#pool.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed || this.#pool.closed) throw new ExecutorError('CLOSED', 'the executor is closed');
+  }
+
+  #runInline(input: I, output: O, start: number, end: number): void {
+    try {
+      this.kernel.cpu(input, output, start, end);
+    } catch (err) {
+      throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed on the CPU: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Range boundaries of about equal work: a few parts per thread so uneven items even out. */
+  #split(input: I, start: number, end: number): number[] {
+    const work = (s: number, e: number): number => this.kernel.work?.(input, s, e) ?? e - s;
+    const total = work(start, end);
+    const nsPerUnit = this.kernel.cost.cpuNsPerItem * ((end - start) / Math.max(total, 1));
+    const byWork = Math.floor((total * nsPerUnit) / Math.max(this.#minTaskNs, 1));
+    const parts = Math.max(1, Math.min(this.#pool.threads * 4, byWork, end - start));
+    const bounds = [start];
+    for (let p = 1; p < parts; p++) {
+      const goal = (total * p) / parts;
+      // Smallest x with work(start, x) >= goal; work is monotonic in x.
+      let lo = bounds[bounds.length - 1]! + 1;
+      let hi = end;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (work(start, mid) >= goal) hi = mid;
+        else lo = mid + 1;
+      }
+      if (lo < end) bounds.push(lo);
+    }
+    bounds.push(end);
+    return bounds;
+  }
+}

@@ -1,0 +1,67 @@
+import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { WorkerTask } from './worker.js';
+
+export interface WorkerPoolOptions {
+  /** Worker threads; default: the machine's available parallelism. */
+  threads?: number;
+  /** Tasks that may wait for a worker; past it, submitters wait for the queue to drain. Default threads * 16. */
+  maxQueue?: number;
+}
+
+function positiveInteger(value: unknown, name: string): void {
+  if (!Number.isInteger(value) || (value as number) < 1) {
+    throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+}
+
+/** One worker-thread pool shared by every kernel (piscina); workers load kernels on first use. */
+export class WorkerPool {
+  readonly threads: number;
+  readonly maxQueue: number;
+  readonly #piscina: Piscina<WorkerTask, number>;
+  #closed = false;
+
+  constructor(options: WorkerPoolOptions = {}) {
+    const { threads = availableParallelism() } = options;
+    positiveInteger(threads, 'threads');
+    const { maxQueue = threads * 16 } = options;
+    positiveInteger(maxQueue, 'maxQueue');
+    this.threads = threads;
+    this.maxQueue = maxQueue;
+    this.#piscina = new Piscina<WorkerTask, number>({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      maxQueue,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 30_000,
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Fraction of worker time spent running tasks since start (piscina's measure). */
+  get utilization(): number {
+    return this.#piscina.utilization;
+  }
+
+  get queueSize(): number {
+    return this.#piscina.queueSize;
+  }
+
+  /** Runs one task; waits (backpressure) instead of failing when the queue is full. */
+  async run(task: WorkerTask, signal?: AbortSignal): Promise<number> {
+    while (this.#piscina.queueSize >= this.maxQueue) await once(this.#piscina, 'drain', { signal });
+    return this.#piscina.run(task, signal ? { signal } : {});
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#piscina.destroy();
+  }
+}

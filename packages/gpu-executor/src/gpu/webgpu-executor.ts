@@ -1,0 +1,308 @@
+import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
+import type { Kernel } from '../kernels/kernel.js';
+import type { ExecResult, ExecStats, ExecuteOptions, Executor, GpuTimings, RangeOptions } from '../types.js';
+import { checkRange } from '../range.js';
+import { GpuDeviceManager, type GpuContext } from './device.js';
+import type { GpuKernel } from './gpu-kernel.js';
+
+export interface WebGpuExecutorOptions {
+  /** Shared device manager; by default each executor opens its own (the runtime shares one). */
+  devices?: GpuDeviceManager;
+  /** Upper bound on one binding, below the device's limit; smaller means more, smaller chunks. Default 64 MiB. */
+  maxChunkBytes?: number;
+}
+
+interface Layout {
+  bindGroupLayout: GPUBindGroupLayout;
+  pipelineLayout: GPUPipelineLayout;
+}
+
+const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/**
+ * Runs a kernel's GPU plan on the shared Dawn device: chunks sized to the
+ * binding limits, inputs staged through reused MAP_WRITE buffers, at most two
+ * chunks in flight so the upload of one overlaps the compute of the other.
+ * Any device failure marks the device lost, so the next batch opens a new one.
+ */
+export class WebGpuExecutor<I, O> implements Executor<I, O> {
+  readonly deviceKind = 'gpu' as const;
+  readonly kernel: Kernel<I, O>;
+  readonly #gpu: GpuKernel<I, O>;
+  readonly #devices: GpuDeviceManager;
+  readonly #ownsDevices: boolean;
+  readonly #maxChunkBytes: number;
+  readonly #layouts = new WeakMap<GPUDevice, Layout>();
+  #closed = false;
+
+  constructor(kernel: Kernel<I, O>, options: WebGpuExecutorOptions = {}) {
+    if (kernel?.gpu === undefined) throw new TypeError(`kernel ${String(kernel?.name)} has no GPU program`);
+    const { maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES } = options;
+    if (!Number.isInteger(maxChunkBytes) || maxChunkBytes < 1024) {
+      throw new TypeError(`maxChunkBytes must be an integer >= 1024, got ${maxChunkBytes}`);
+    }
+    this.kernel = kernel;
+    this.#gpu = kernel.gpu;
+    this.#devices = options.devices ?? new GpuDeviceManager();
+    this.#ownsDevices = options.devices === undefined;
+    this.#maxChunkBytes = maxChunkBytes;
+  }
+
+  get backend(): string {
+    const ctx = this.#devices.context;
+    return ctx ? `webgpu:${ctx.adapter.backend}` : 'webgpu';
+  }
+
+  /** Synchronous view: true once a device is open and not lost. Call `ready()` first. */
+  isAvailable(): boolean {
+    return !this.#closed && this.#devices.context !== undefined;
+  }
+
+  /** Opens the device if needed; false (with `unavailableReason`) when there is none. */
+  async ready(): Promise<boolean> {
+    if (this.#closed) return false;
+    return (await this.#devices.open()) !== undefined;
+  }
+
+  get unavailableReason(): string {
+    return this.#closed ? 'the executor is closed' : this.#devices.unavailableReason;
+  }
+
+  async execute(input: I, options: ExecuteOptions = {}): Promise<ExecResult<O>> {
+    this.#assertOpen();
+    const validated = this.kernel.validate(input);
+    const items = this.kernel.count(validated);
+    const output = this.kernel.createOutput(items);
+    const stats = await this.executeInto(validated, output, { start: 0, end: items, signal: options.signal });
+    return { output, stats };
+  }
+
+  async executeInto(input: I, output: O, options: RangeOptions): Promise<ExecStats> {
+    this.#assertOpen();
+    const { start, end, signal } = options;
+    checkRange(start, end, this.kernel.count(input));
+    throwIfAborted(signal);
+    const t0 = performance.now();
+    const ctx = await this.#devices.open();
+    if (ctx === undefined) {
+      throw new ExecutorError('BACKEND_UNAVAILABLE', `no GPU: ${this.#devices.unavailableReason}`);
+    }
+    const gpu = await this.#run(ctx, input, output, start, end, signal);
+    return {
+      device: 'gpu',
+      backend: `webgpu:${ctx.adapter.backend}`,
+      kernel: this.kernel.name,
+      tasks: end - start,
+      durationMs: performance.now() - t0,
+      gpu,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#ownsDevices) await this.#devices.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ExecutorError('CLOSED', 'the GPU executor is closed');
+  }
+
+  #layout(ctx: GpuContext, tableCount: number): Layout {
+    let layout = this.#layouts.get(ctx.device);
+    if (layout === undefined) {
+      const k = this.#gpu.inputBindings;
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      const total = k + 2 + tableCount;
+      for (let binding = 0; binding < total; binding++) {
+        entries.push({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: binding === k ? 'storage' : 'read-only-storage' },
+        });
+      }
+      const bindGroupLayout = ctx.device.createBindGroupLayout({ label: this.kernel.name, entries });
+      const pipelineLayout = ctx.device.createPipelineLayout({ label: this.kernel.name, bindGroupLayouts: [bindGroupLayout] });
+      layout = { bindGroupLayout, pipelineLayout };
+      this.#layouts.set(ctx.device, layout);
+    }
+    return layout;
+  }
+
+  #tables(ctx: GpuContext): GPUBuffer[] {
+    let buffers = ctx.tables.get(this.kernel.name);
+    if (buffers === undefined) {
+      buffers = (this.#gpu.tables?.() ?? []).map((table) => {
+        const buffer = ctx.device.createBuffer({
+          label: `${this.kernel.name}-table`,
+          size: alignUp(Math.max(table.byteLength, 4), 4),
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+        });
+        const padded = new Uint8Array(buffer.size);
+        padded.set(table);
+        ctx.device.queue.writeBuffer(buffer, 0, padded);
+        return buffer;
+      });
+      ctx.tables.set(this.kernel.name, buffers);
+    }
+    return buffers;
+  }
+
+  async #run(ctx: GpuContext, input: I, output: O, start: number, end: number, signal?: AbortSignal): Promise<GpuTimings> {
+    const timings: GpuTimings = { uploadMs: 0, computeMs: 0, downloadMs: 0, bytesUploaded: 0, bytesDownloaded: 0, source: 'host', chunks: 0 };
+    if (start === end) return timings;
+    const g = this.#gpu;
+    const { limits } = ctx;
+    const tables = this.#tables(ctx);
+    const layout = this.#layout(ctx, tables.length);
+    const workgroupSize = Math.min(g.workgroupSize, limits.maxComputeWorkgroupSizeX, limits.maxComputeInvocationsPerWorkgroup);
+    const pipeline = ctx.pipelines.get({
+      kernel: this.kernel.name,
+      code: g.code,
+      entryPoint: g.entryPoint,
+      workgroupSize,
+      layout: layout.pipelineLayout,
+    });
+    const maxBinding = Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, this.#maxChunkBytes) / 256) * 256;
+
+    const inFlight: Promise<void>[] = [];
+    let failure: unknown;
+    try {
+      for (let s = start; s < end; ) {
+        if (signal?.aborted) throw abortError(signal);
+        const e = g.chunkEnd(input, s, end, maxBinding);
+        if (!(e > s && e <= end)) throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name}: chunkEnd returned ${e} for [${s}, ${end})`);
+        const chunk = this.#chunk(ctx, pipeline, layout, tables, workgroupSize, input, output, s, e, timings, signal);
+        inFlight.push(chunk);
+        // Two in flight: chunk k+1 is staged while chunk k computes.
+        if (inFlight.length >= 2) await inFlight.shift();
+        s = e;
+      }
+      await Promise.all(inFlight);
+    } catch (err) {
+      failure = err;
+      await Promise.allSettled(inFlight);
+    }
+    if (failure !== undefined) throw this.#classify(ctx, failure);
+    return timings;
+  }
+
+  async #chunk(
+    ctx: GpuContext,
+    pipeline: GPUComputePipeline,
+    layout: Layout,
+    tables: GPUBuffer[],
+    workgroupSize: number,
+    input: I,
+    output: O,
+    start: number,
+    end: number,
+    timings: GpuTimings,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { device, buffers } = ctx;
+    const g = this.#gpu;
+    const count = end - start;
+    const tUpload = performance.now();
+    const parts = g.pack(input, start, end);
+    if (parts.length !== g.inputBindings) {
+      throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name}: pack returned ${parts.length} bindings, expected ${g.inputBindings}`);
+    }
+    const params = Uint32Array.from([count, ...(g.params?.(input, start, end) ?? [])]);
+    const paramBytes = new Uint8Array(params.buffer);
+    const align = ctx.limits.minStorageBufferOffsetAlignment;
+    const sections = [...parts, paramBytes];
+    const offsets: number[] = [];
+    let totalIn = 0;
+    for (const part of sections) {
+      offsets.push(totalIn);
+      totalIn += alignUp(Math.max(part.byteLength, 4), align);
+    }
+    const outBytes = alignUp(Math.max(g.outputBytes(count), 4), 4);
+
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const staging = buffers.acquire(totalIn, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, 'staging');
+    const inBuf = buffers.acquire(totalIn, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'input');
+    const outBuf = buffers.acquire(outBytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, 'output');
+    const readback = buffers.acquire(outBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    let submitted = false;
+    try {
+      await staging.mapAsync(GPUMapMode.WRITE, 0, totalIn);
+      const mapped = new Uint8Array(staging.getMappedRange(0, totalIn));
+      sections.forEach((part, i) => {
+        const at = offsets[i]!;
+        mapped.set(part, at);
+        // Reused staging memory holds old bytes: zero the padding so shaders see deterministic words.
+        mapped.fill(0, at + part.byteLength, at + alignUp(Math.max(part.byteLength, 4), 4));
+      });
+      staging.unmap();
+      timings.uploadMs += performance.now() - tUpload;
+      timings.bytesUploaded += totalIn;
+
+      const entries: GPUBindGroupEntry[] = [];
+      sections.forEach((part, i) => {
+        const binding = i < parts.length ? i : g.inputBindings + 1;
+        entries.push({ binding, resource: { buffer: inBuf, offset: offsets[i]!, size: alignUp(Math.max(part.byteLength, 4), 4) } });
+      });
+      entries.push({ binding: g.inputBindings, resource: { buffer: outBuf, offset: 0, size: outBytes } });
+      tables.forEach((buffer, i) => entries.push({ binding: g.inputBindings + 2 + i, resource: { buffer } }));
+      const bindGroup = device.createBindGroup({ layout: layout.bindGroupLayout, entries });
+
+      const workgroups = Math.ceil(g.invocations(count) / workgroupSize);
+      const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+      const x = Math.min(workgroups, maxDim);
+      const y = Math.ceil(workgroups / maxDim);
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(staging, 0, inBuf, 0, totalIn);
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      if (workgroups > 0) pass.dispatchWorkgroups(x, y);
+      pass.end();
+      encoder.copyBufferToBuffer(outBuf, 0, readback, 0, outBytes);
+      const tCompute = performance.now();
+      device.queue.submit([encoder.finish()]);
+      submitted = true;
+      const validation = await device.popErrorScope();
+      const oom = await device.popErrorScope();
+      if (oom) throw new ExecutorError('OUT_OF_MEMORY', `GPU out of memory: ${oom.message}`);
+      if (validation) throw new ExecutorError('KERNEL_FAILED', `GPU validation error: ${validation.message}`);
+
+      await readback.mapAsync(GPUMapMode.READ, 0, outBytes);
+      timings.computeMs += performance.now() - tCompute;
+      const tDownload = performance.now();
+      try {
+        // An aborted batch must not write into an output the caller may have given to the CPU instead.
+        if (!signal?.aborted) g.unpack(new Uint8Array(readback.getMappedRange(0, outBytes)), output, start, end);
+      } finally {
+        readback.unmap();
+      }
+      timings.downloadMs += performance.now() - tDownload;
+      timings.bytesDownloaded += outBytes;
+      timings.chunks++;
+    } finally {
+      if (!submitted) {
+        await device.popErrorScope().catch(() => null);
+        await device.popErrorScope().catch(() => null);
+      }
+      if (staging.mapState === 'mapped') staging.unmap();
+      for (const b of [staging, inBuf, outBuf, readback]) buffers.release(b);
+    }
+  }
+
+  /** Maps a failure to a stable code; anything but abort or a kernel bug retires the device. */
+  #classify(ctx: GpuContext, err: unknown): ExecutorError {
+    if (err instanceof ExecutorError && (err.code === 'ABORTED' || err.code === 'INVALID_INPUT')) return err;
+    const lost = ctx.lost;
+    if (!(err instanceof ExecutorError && err.code === 'KERNEL_FAILED')) {
+      ctx.lost = true;
+      ctx.buffers.clear();
+      ctx.device.destroy();
+    }
+    if (err instanceof ExecutorError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new ExecutorError(lost ? 'DEVICE_LOST' : 'KERNEL_FAILED', `GPU batch failed: ${message}`, { cause: err });
+  }
+}
+

@@ -1,0 +1,34 @@
+export { ExecutorError, isExecutorError, type ExecutorErrorCode } from './errors.js';
+export type { Batch, DeviceChoice, DeviceKind, ExecResult, ExecStats, ExecuteOptions, Executor, GpuTimings, RangeOptions, Task, TaskResult } from './types.js';
+export type { Columns, ColumnarKernel, CostHint, Kernel, TypedArray } from './kernels/kernel.js';
+export type { GpuKernel } from './gpu/gpu-kernel.js';
+export { CpuMapExecutor, mapKernel } from './cpu/cpu-map-executor.js';
+export { ParallelCpuExecutor, type ParallelCpuExecutorOptions } from './cpu/parallel-cpu-executor.js';
+export { WorkerPool, type WorkerPoolOptions } from './cpu/worker-pool.js';
+export { createSharedOutput, shareColumns, toShared } from './cpu/shared-memory.js';
+export { GpuDeviceManager, type GpuAdapterDescription, type GpuBackendChoice, type GpuContext } from './gpu/device.js';
+export { BufferPool, type BufferPoolStats } from './gpu/buffer-pool.js';
+export { PipelineCache } from './gpu/pipeline-cache.js';
+export { UnavailableGpu } from './gpu/unavailable-gpu.js';
+export { WebGpuExecutor, type WebGpuExecutorOptions } from './gpu/webgpu-executor.js';
+export { HybridScheduler, type ScheduleOptions, type SchedulableExecutor, type SchedulerOptions } from './scheduler/hybrid-scheduler.js';
+export {
+  ThresholdStrategy,
+  type HybridStrategy,
+  type RoutingContext,
+  type RoutingDecision,
+  type RoutingSample,
+  type RoutingStrategy,
+} from './scheduler/strategy.js';
+export {
+  Runtime,
+  closeRuntime,
+  configureRuntime,
+  getRuntime,
+  sha256Batch,
+  vectorAdd,
+  verifyEd25519Batch,
+  type CallOptions,
+  type RuntimeInfo,
+  type RuntimeOptions,
+} from './runtime.js';

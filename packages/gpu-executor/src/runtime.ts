@@ -1,0 +1,137 @@
+import { cpus } from 'node:os';
+import { ParallelCpuExecutor } from './cpu/parallel-cpu-executor.js';
+import { WorkerPool } from './cpu/worker-pool.js';
+import { GpuDeviceManager, type GpuAdapterDescription, type GpuBackendChoice } from './gpu/device.js';
+import { UnavailableGpu } from './gpu/unavailable-gpu.js';
+import { WebGpuExecutor } from './gpu/webgpu-executor.js';
+import { kernel as ed25519Kernel, toEd25519Columns } from './kernels/ed25519/index.js';
+import type { Columns, Kernel, TypedArray } from './kernels/kernel.js';
+import { kernel as sha256Kernel, toSha256Columns } from './kernels/sha256/index.js';
+import { kernel as vectorAddKernel } from './kernels/vector-add/index.js';
+import { HybridScheduler, type ScheduleOptions, type SchedulerOptions } from './scheduler/hybrid-scheduler.js';
+import type { RoutingStrategy } from './scheduler/strategy.js';
+import type { ExecResult } from './types.js';
+
+export interface RuntimeOptions {
+  /** Worker threads of the shared pool; default: available parallelism. */
+  threads?: number;
+  /** `false` keeps everything on the CPU; default: use a GPU when one is found. */
+  gpu?: boolean;
+  /** Dawn backend; default from SUPERVM_GPU_BACKEND, else `auto`. */
+  gpuBackend?: GpuBackendChoice;
+  /** Routing strategy for every kernel (a factory, since strategies keep per-kernel state). */
+  strategy?: (kernel: Kernel<never, never>) => RoutingStrategy;
+  /** Hooks passed to every scheduler (metrics). */
+  onBatch?: SchedulerOptions['onBatch'];
+  onDecision?: SchedulerOptions['onDecision'];
+}
+
+export interface RuntimeInfo {
+  cpu: { model: string; threads: number };
+  gpu: { available: true; adapter: GpuAdapterDescription } | { available: false; reason: string };
+}
+
+/** The shared pool, GPU device and one scheduler per kernel, created on first use. */
+export class Runtime {
+  readonly pool: WorkerPool;
+  readonly devices: GpuDeviceManager | undefined;
+  readonly #options: RuntimeOptions;
+  readonly #schedulers = new Map<string, Promise<HybridScheduler<never, never>>>();
+
+  constructor(options: RuntimeOptions = {}) {
+    this.#options = options;
+    this.pool = new WorkerPool(options.threads === undefined ? {} : { threads: options.threads });
+    const gpuOff = options.gpu === false || process.env.SUPERVM_GPU === '0';
+    this.devices = gpuOff ? undefined : new GpuDeviceManager(options.gpuBackend ? { backend: options.gpuBackend } : {});
+  }
+
+  /** The scheduler for a kernel (CPU pool + shared GPU), created once. */
+  scheduler<I, O>(kernel: Kernel<I, O>): Promise<HybridScheduler<I, O>> {
+    let scheduler = this.#schedulers.get(kernel.name);
+    if (scheduler === undefined) {
+      scheduler = this.#createScheduler(kernel as unknown as Kernel<Columns, TypedArray>) as unknown as Promise<HybridScheduler<never, never>>;
+      this.#schedulers.set(kernel.name, scheduler);
+    }
+    return scheduler as unknown as Promise<HybridScheduler<I, O>>;
+  }
+
+  async #createScheduler<I extends Columns, O extends TypedArray>(kernel: Kernel<I, O>): Promise<HybridScheduler<I, O>> {
+    const cpu = new ParallelCpuExecutor(kernel, { pool: this.pool });
+    let gpu: WebGpuExecutor<I, O> | UnavailableGpu<I, O>;
+    if (this.devices === undefined) gpu = new UnavailableGpu('GPU disabled', kernel);
+    else if (kernel.gpu === undefined) gpu = new UnavailableGpu(`${kernel.name} has no GPU program`, kernel);
+    else {
+      gpu = new WebGpuExecutor(kernel, { devices: this.devices });
+      await gpu.ready();
+    }
+    const { strategy, onBatch, onDecision } = this.#options;
+    return new HybridScheduler<I, O>(cpu, gpu, {
+      ...(strategy ? { strategy: strategy(kernel as unknown as Kernel<never, never>) } : {}),
+      ...(onBatch ? { onBatch } : {}),
+      ...(onDecision ? { onDecision } : {}),
+    });
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    const cpu = { model: cpus()[0]?.model ?? 'unknown', threads: this.pool.threads };
+    if (this.devices === undefined) return { cpu, gpu: { available: false, reason: 'GPU disabled' } };
+    const ctx = await this.devices.open();
+    return ctx ? { cpu, gpu: { available: true, adapter: ctx.adapter } } : { cpu, gpu: { available: false, reason: this.devices.unavailableReason } };
+  }
+
+  async close(): Promise<void> {
+    const schedulers = await Promise.allSettled(this.#schedulers.values());
+    this.#schedulers.clear();
+    await Promise.all(schedulers.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+    await this.pool.close();
+    await this.devices?.close();
+  }
+}
+
+let shared: Runtime | undefined;
+let sharedOptions: RuntimeOptions = {};
+
+/** Sets the options of the shared runtime; takes effect when it is next created. */
+export function configureRuntime(options: RuntimeOptions): void {
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new TypeError(`threads must be a positive integer, got ${options.threads}`);
+  }
+  sharedOptions = { ...options };
+}
+
+/** The process-wide runtime behind `vectorAdd`, `sha256Batch` and `verifyEd25519Batch`. */
+export function getRuntime(): Runtime {
+  shared ??= new Runtime(sharedOptions);
+  return shared;
+}
+
+/** Closes the shared pool and GPU device so the process can exit; a later call creates a new runtime. */
+export async function closeRuntime(): Promise<void> {
+  const runtime = shared;
+  shared = undefined;
+  await runtime?.close();
+}
+
+export type CallOptions = ScheduleOptions;
+
+/** c[i] = a[i] + b[i] (binary32), bit-identical on every device. */
+export async function vectorAdd(a: Float32Array | readonly number[], b: Float32Array | readonly number[], options: CallOptions = {}): Promise<ExecResult<Float32Array>> {
+  const input = vectorAddKernel.validate({ a, b });
+  return (await getRuntime().scheduler(vectorAddKernel)).execute(input, options);
+}
+
+/** SHA-256 of each message; 32 bytes per message in the output. */
+export async function sha256Batch(messages: Uint8Array[] | { data: Uint8Array; offsets: Uint32Array }, options: CallOptions = {}): Promise<ExecResult<Uint8Array>> {
+  const input = toSha256Columns(messages);
+  return (await getRuntime().scheduler(sha256Kernel)).execute(input, options);
+}
+
+/** Ed25519 verdicts (1 valid, 0 invalid) equal to node's crypto.verify on every input. */
+export async function verifyEd25519Batch(
+  batch: { messages: Uint8Array[] | { data: Uint8Array; offsets: Uint32Array }; publicKeys: Uint8Array[] | Uint8Array; signatures: Uint8Array[] | Uint8Array },
+  options: CallOptions = {},
+): Promise<ExecResult<Uint8Array>> {
+  const input = toEd25519Columns(batch);
+  return (await getRuntime().scheduler(ed25519Kernel)).execute(input, options);
+}
+

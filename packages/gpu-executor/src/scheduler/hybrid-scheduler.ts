@@ -1,0 +1,197 @@
+import { ExecutorError, isExecutorError, throwIfAborted } from '../errors.js';
+import type { Kernel } from '../kernels/kernel.js';
+import type { DeviceChoice, DeviceKind, ExecResult, ExecStats, ExecuteOptions, Executor } from '../types.js';
+import { ThresholdStrategy, validateHybridStrategy, type HybridStrategy, type RoutingDecision, type RoutingStrategy } from './strategy.js';
+
+/** An executor the scheduler can drive: it knows its kernel, and may allocate outputs workers can write. */
+export interface SchedulableExecutor<I, O> extends Executor<I, O> {
+  readonly kernel?: Kernel<I, O> | undefined;
+  allocateOutput?(items: number): O;
+}
+
+export interface SchedulerOptions {
+  /** A routing strategy, or the seed's threshold settings. Default: threshold at the kernel's own hint. */
+  strategy?: RoutingStrategy | Partial<HybridStrategy>;
+  /** A GPU batch still running after this long is abandoned and re-run on the CPU. Default 60 s. */
+  gpuTimeoutMs?: number;
+  /** Called once per finished batch (metrics hook). */
+  onBatch?: (stats: ExecStats) => void;
+  /** Called once per routing decision. */
+  onDecision?: (kernel: string, device: DeviceKind | 'split', strategy: string) => void;
+}
+
+export interface ScheduleOptions extends ExecuteOptions {
+  /** Force a device; `auto` (default) lets the strategy choose. */
+  device?: DeviceChoice;
+}
+
+/**
+ * Routes each batch to the CPU or the GPU (or both), and never loses a batch:
+ * a GPU that fails, is unavailable or hangs past the deadline has its items
+ * re-run on the CPU, and the stats say so.
+ */
+export class HybridScheduler<I, O> {
+  readonly strategy: RoutingStrategy;
+  readonly kernel: Kernel<I, O>;
+  readonly #cpu: SchedulableExecutor<I, O>;
+  readonly #gpu: SchedulableExecutor<I, O> | undefined;
+  readonly #gpuTimeoutMs: number;
+  readonly #onBatch: ((stats: ExecStats) => void) | undefined;
+  readonly #onDecision: SchedulerOptions['onDecision'];
+  readonly #queued = { cpu: 0, gpu: 0 };
+  #fallbacks = 0;
+  #closed = false;
+
+  constructor(cpu: SchedulableExecutor<I, O>, gpu?: SchedulableExecutor<I, O>, options: SchedulerOptions = {}) {
+    if (cpu?.deviceKind !== 'cpu' || cpu.kernel === undefined) throw new TypeError('HybridScheduler needs a CPU executor with a kernel');
+    if (gpu !== undefined && gpu.deviceKind !== 'gpu') throw new TypeError('the second executor must be a GPU executor');
+    const { gpuTimeoutMs = 60_000, strategy } = options;
+    if (!(gpuTimeoutMs > 0)) throw new TypeError(`gpuTimeoutMs must be > 0, got ${gpuTimeoutMs}`);
+    this.kernel = cpu.kernel;
+    this.#cpu = cpu;
+    this.#gpu = gpu;
+    this.#gpuTimeoutMs = gpuTimeoutMs;
+    this.#onBatch = options.onBatch;
+    this.#onDecision = options.onDecision;
+    if (strategy !== undefined && 'decide' in strategy) {
+      this.strategy = strategy;
+    } else {
+      validateHybridStrategy(strategy ?? {});
+      this.strategy = new ThresholdStrategy(strategy?.gpuThreshold ?? this.kernel.cost.gpuThreshold);
+    }
+  }
+
+  /** Batches whose GPU run failed and were re-run on the CPU. */
+  get fallbacks(): number {
+    return this.#fallbacks;
+  }
+
+  get gpuAvailable(): boolean {
+    return this.#gpu?.isAvailable() ?? false;
+  }
+
+  /** The seed's name for `execute`. */
+  schedule(input: I, options: ScheduleOptions = {}): Promise<ExecResult<O>> {
+    return this.execute(input, options);
+  }
+
+  async execute(input: I, options: ScheduleOptions = {}): Promise<ExecResult<O>> {
+    if (this.#closed) throw new ExecutorError('CLOSED', 'the scheduler is closed');
+    const { signal, device = 'auto' } = options;
+    if (device !== 'auto' && device !== 'cpu' && device !== 'gpu') {
+      throw new ExecutorError('INVALID_OPTION', `device must be auto, cpu or gpu, not ${JSON.stringify(device)}`);
+    }
+    throwIfAborted(signal);
+    const kernel = this.kernel;
+    const validated = kernel.validate(input);
+    const items = kernel.count(validated);
+    const work = kernel.work?.(validated, 0, items) ?? items;
+    const decision = this.#decide(device, items, work);
+    this.#onDecision?.(kernel.name, decision.device, this.strategy.name);
+    const output = this.#cpu.allocateOutput?.(items) ?? kernel.createOutput(items);
+    const t0 = performance.now();
+    let stats: ExecStats;
+    if (decision.device === 'split') {
+      stats = await this.#coExecute(validated, output, items, decision.gpuShare, signal);
+    } else if (decision.device === 'gpu') {
+      stats = await this.#withFallback(validated, output, 0, items, signal);
+    } else {
+      stats = await this.#run(this.#cpu, validated, output, 0, items, signal);
+    }
+    stats = { ...stats, tasks: items, durationMs: performance.now() - t0, strategy: this.strategy.name };
+    if (!stats.fellBack && stats.split === undefined) {
+      this.strategy.observe?.({ kernel: kernel.name, device: stats.device, items, work, durationMs: stats.durationMs });
+    }
+    this.#onBatch?.(stats);
+    return { output, stats };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([this.#cpu.close(), this.#gpu?.close()]);
+  }
+
+  #decide(device: DeviceChoice, items: number, work: number): RoutingDecision {
+    const gpuAvailable = this.gpuAvailable;
+    if (device === 'cpu') return { device: 'cpu', reason: 'forced' };
+    if (device === 'gpu') {
+      if (!gpuAvailable) throw new ExecutorError('BACKEND_UNAVAILABLE', 'device "gpu" was requested but no GPU is available');
+      return { device: 'gpu', reason: 'forced' };
+    }
+    const decision = this.strategy.decide({ kernel: this.kernel.name, items, work, gpuAvailable, queued: { ...this.#queued } });
+    if (decision.device !== 'cpu' && !gpuAvailable) return { device: 'cpu', reason: 'gpu unavailable' };
+    return decision;
+  }
+
+  async #run(executor: SchedulableExecutor<I, O>, input: I, output: O, start: number, end: number, signal?: AbortSignal): Promise<ExecStats> {
+    const kind = executor.deviceKind;
+    const work = this.kernel.work?.(input, start, end) ?? end - start;
+    this.#queued[kind] += work;
+    try {
+      return await executor.executeInto(input, output, { start, end, signal });
+    } finally {
+      this.#queued[kind] -= work;
+    }
+  }
+
+  /** Runs [start, end) on the GPU; on failure or past the deadline, on the CPU. */
+  async #withFallback(input: I, output: O, start: number, end: number, signal?: AbortSignal): Promise<ExecStats> {
+    const gpu = this.#gpu!;
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort(new Error('deadline'));
+        reject(new ExecutorError('TIMEOUT', `GPU batch exceeded ${this.#gpuTimeoutMs} ms`));
+      }, this.#gpuTimeoutMs);
+    });
+    try {
+      return await Promise.race([this.#run(gpu, input, output, start, end, controller.signal), deadline]);
+    } catch (err) {
+      if (signal?.aborted || isExecutorError(err, 'ABORTED') || isExecutorError(err, 'INVALID_INPUT')) throw err;
+      this.#fallbacks++;
+      const reason = isExecutorError(err) ? err.code : 'KERNEL_FAILED';
+      const stats = await this.#run(this.#cpu, input, output, start, end, signal);
+      return { ...stats, fellBack: true, fallbackReason: `${reason}: ${(err as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Splits the batch so both devices finish together; a failed part is re-run on the other device. */
+  async #coExecute(input: I, output: O, items: number, gpuShare: number, signal?: AbortSignal): Promise<ExecStats> {
+    const cut = Math.min(items, Math.max(0, Math.round(items * (1 - gpuShare))));
+    const [cpuPart, gpuPart] = await Promise.allSettled([
+      this.#run(this.#cpu, input, output, 0, cut, signal),
+      this.#withFallback(input, output, cut, items, signal),
+    ]);
+    if (gpuPart.status === 'rejected') throw gpuPart.reason;
+    let cpuStats: ExecStats;
+    let fellBack = gpuPart.value.fellBack === true;
+    let fallbackReason = gpuPart.value.fallbackReason;
+    if (cpuPart.status === 'rejected') {
+      if (signal?.aborted || isExecutorError(cpuPart.reason, 'INVALID_INPUT')) throw cpuPart.reason;
+      // The CPU part failed: let the GPU (or, failing that, the CPU again) take it.
+      cpuStats = await this.#withFallback(input, output, 0, cut, signal);
+      fellBack = true;
+      fallbackReason = `cpu part: ${(cpuPart.reason as Error).message}`;
+    } else {
+      cpuStats = cpuPart.value;
+    }
+    const gpuStats = gpuPart.value;
+    return {
+      device: gpuStats.fellBack ? 'cpu' : 'gpu',
+      backend: `co-exec(${cpuStats.backend}+${gpuStats.backend})`,
+      kernel: this.kernel.name,
+      tasks: items,
+      durationMs: 0,
+      split: { cpu: cut, gpu: items - cut },
+      ...(gpuStats.gpu ? { gpu: gpuStats.gpu } : {}),
+      ...(fellBack ? { fellBack, fallbackReason } : {}),
+    };
+  }
+}

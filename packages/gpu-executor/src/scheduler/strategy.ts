@@ -1,0 +1,67 @@
+import type { DeviceKind } from '../types.js';
+
+export interface RoutingContext {
+  kernel: string;
+  items: number;
+  /** Work units of the batch (`kernel.work`, else items). */
+  work: number;
+  gpuAvailable: boolean;
+  /** Work units already running or queued on each device. */
+  queued: { cpu: number; gpu: number };
+}
+
+export type RoutingDecision =
+  | { device: DeviceKind; reason: string }
+  /** Co-execution: the last `gpuShare` of the items go to the GPU, the rest to the CPU. */
+  | { device: 'split'; gpuShare: number; reason: string };
+
+export interface RoutingSample {
+  kernel: string;
+  device: DeviceKind;
+  items: number;
+  work: number;
+  durationMs: number;
+}
+
+/** Chooses a device per batch; may learn from what batches cost. */
+export interface RoutingStrategy {
+  readonly name: string;
+  decide(context: RoutingContext): RoutingDecision;
+  observe?(sample: RoutingSample): void;
+}
+
+/** The seed's fixed strategy. */
+export interface HybridStrategy {
+  /** Batches of at least this many items try the GPU. */
+  gpuThreshold: number;
+  /** Worker threads of the CPU pool. */
+  maxCpuParallelism: number;
+}
+
+export function validateHybridStrategy(options: Partial<HybridStrategy>): void {
+  const { gpuThreshold, maxCpuParallelism } = options;
+  if (gpuThreshold !== undefined && (!Number.isInteger(gpuThreshold) || gpuThreshold < 0)) {
+    throw new TypeError(`gpuThreshold must be an integer >= 0, got ${String(gpuThreshold)}`);
+  }
+  if (maxCpuParallelism !== undefined && (!Number.isInteger(maxCpuParallelism) || maxCpuParallelism < 1)) {
+    throw new TypeError(`maxCpuParallelism must be an integer >= 1, got ${String(maxCpuParallelism)}`);
+  }
+}
+
+/** GPU when it is available and the batch has at least `gpuThreshold` items, else CPU. */
+export class ThresholdStrategy implements RoutingStrategy {
+  readonly name = 'threshold';
+  readonly gpuThreshold: number;
+
+  constructor(gpuThreshold: number) {
+    validateHybridStrategy({ gpuThreshold });
+    this.gpuThreshold = gpuThreshold;
+  }
+
+  decide({ items, gpuAvailable }: RoutingContext): RoutingDecision {
+    if (!gpuAvailable) return { device: 'cpu', reason: 'gpu unavailable' };
+    return items >= this.gpuThreshold
+      ? { device: 'gpu', reason: `items ${items} >= threshold ${this.gpuThreshold}` }
+      : { device: 'cpu', reason: `items ${items} < threshold ${this.gpuThreshold}` };
+  }
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
+import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
+import { toShared } from '../src/cpu/shared-memory.js';
+import { WorkerPool } from '../src/cpu/worker-pool.js';
+import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
+import { WebGpuExecutor } from '../src/gpu/webgpu-executor.js';
+import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
+import { pool } from './backends.js';
+
+const input = (n: number) => ({ a: Float32Array.from({ length: n }, (_, i) => i / 7), b: Float32Array.from({ length: n }, (_, i) => -i / 3) });
+
+describe('ParallelCpuExecutor', () => {
+  test('gives the same output as the in-thread executor for any length and split', async () => {
+    const inline = new CpuMapExecutor(vectorAdd);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 50_000 }), async (n, minTaskNs) => {
+        const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs });
+        const x = input(n);
+        assert.deepEqual((await parallel.execute(x)).output, (await inline.execute(x)).output);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  test('spreads a large batch over the workers and writes a shared output in place', async () => {
+    const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
+    const x = { a: toShared(input(10_000).a), b: toShared(input(10_000).b) };
+    const { output, stats } = await parallel.execute(x);
+    assert.equal(stats.threads, 2);
+    assert.ok(output.buffer instanceof SharedArrayBuffer);
+    assert.deepEqual(output, (await new CpuMapExecutor(vectorAdd).execute(x)).output);
+  });
+
+  test('executeInto a plain (unshared) output fills only its range', async () => {
+    const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
+    const x = input(1000);
+    const out = new Float32Array(1000).fill(-1);
+    await parallel.executeInto(x, out, { start: 100, end: 900 });
+    assert.equal(out[99], -1);
+    assert.equal(out[900], -1);
+    assert.equal(out[100], Math.fround(x.a[100]! + x.b[100]!));
+    await assert.rejects(parallel.executeInto(x, out, { start: 5, end: 1001 }), { code: 'INVALID_OPTION' });
+  });
+
+  test('a full queue applies backpressure instead of failing', async () => {
+    const small = new WorkerPool({ threads: 1, maxQueue: 1 });
+    const parallel = new ParallelCpuExecutor(vectorAdd, { pool: small, minTaskNs: 0 });
+    try {
+      const results = await Promise.all(Array.from({ length: 8 }, () => parallel.execute(input(64))));
+      for (const r of results) assert.deepEqual(r.output, (await new CpuMapExecutor(vectorAdd).execute(input(64))).output);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('abort rejects with ABORTED', async () => {
+    const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
+    await assert.rejects(parallel.execute(input(100), { signal: AbortSignal.abort() }), { code: 'ABORTED' });
+  });
+
+  test('options and kernels are checked up front', () => {
+    assert.throws(() => new WorkerPool({ threads: 0 }), TypeError);
+    assert.throws(() => new WorkerPool({ threads: 1.5 }), TypeError);
+    assert.throws(() => new WorkerPool({ threads: 1, maxQueue: -1 }), TypeError);
+    assert.throws(() => new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: Number.NaN }), TypeError);
+    assert.throws(() => new ParallelCpuExecutor({ ...vectorAdd, moduleUrl: '' }, { pool }), TypeError);
+  });
+});
+
+describe('lifecycle and bad input at the boundary', () => {
+  test('use after close is CLOSED on every executor', async () => {
+    const inline = new CpuMapExecutor(vectorAdd);
+    await inline.close();
+    await assert.rejects(inline.execute(input(1)), { code: 'CLOSED' });
+    const ownPool = new ParallelCpuExecutor(vectorAdd, { threads: 1 });
+    await ownPool.close();
+    await assert.rejects(ownPool.execute(input(1)), { code: 'CLOSED' });
+    const gpu = new WebGpuExecutor(vectorAdd);
+    await gpu.close();
+    assert.equal(gpu.isAvailable(), false);
+    await assert.rejects(gpu.execute(input(1)), { code: 'CLOSED' });
+  });
+
+  test('UnavailableGpu is never available and says why', async () => {
+    const gpu = new UnavailableGpu('no adapter');
+    assert.equal(gpu.isAvailable(), false);
+    await assert.rejects(gpu.execute(), { code: 'BACKEND_UNAVAILABLE', message: /no adapter/ });
+  });
+
+  test('a kernel that throws is KERNEL_FAILED, on the thread and in a worker', async () => {
+    const broken = { ...vectorAdd, cpu: () => { throw new Error('boom'); } };
+    await assert.rejects(new CpuMapExecutor(broken).execute(input(3)), { code: 'KERNEL_FAILED', message: /boom/ });
+  });
+
+  test('executors reject bad constructor arguments with TypeError', () => {
+    assert.throws(() => new CpuMapExecutor({} as never), TypeError);
+    assert.throws(() => new WebGpuExecutor({ ...vectorAdd, gpu: undefined }), TypeError);
+    assert.throws(() => new WebGpuExecutor(vectorAdd, { maxChunkBytes: 10 }), TypeError);
+  });
+});

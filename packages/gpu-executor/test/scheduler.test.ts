@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
+import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
+import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
+import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
+import { HybridScheduler } from '../src/scheduler/hybrid-scheduler.js';
+import { ThresholdStrategy } from '../src/scheduler/strategy.js';
+import { pool } from './backends.js';
+import { FakeGpu } from './fakes.js';
+
+function inputOf(n: number, seed = 1): { a: Float32Array; b: Float32Array } {
+  return { a: Float32Array.from({ length: n }, (_, i) => i + seed), b: Float32Array.from({ length: n }, (_, i) => i * seed) };
+}
+function expected(n: number, seed = 1): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.fround(i + seed) + Math.fround(i * seed));
+}
+
+describe('threshold routing', () => {
+  test('GPU at and above the threshold, CPU below it', async () => {
+    const gpu = new FakeGpu(vectorAdd);
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), gpu, { strategy: { gpuThreshold: 100 } });
+    assert.equal((await s.execute(inputOf(99))).stats.device, 'cpu');
+    assert.equal((await s.execute(inputOf(100))).stats.device, 'gpu');
+    assert.equal((await s.execute(inputOf(101))).stats.device, 'gpu');
+    assert.equal(gpu.calls, 2);
+    assert.equal((await s.execute(inputOf(0))).stats.device, 'cpu');
+  });
+
+  test('threshold 0 sends even empty batches to the GPU', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy: new ThresholdStrategy(0) });
+    const { output, stats } = await s.execute(inputOf(0));
+    assert.equal(stats.device, 'gpu');
+    assert.equal(output.length, 0);
+  });
+
+  test('an unavailable GPU routes everything to the CPU', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new UnavailableGpu('none here'), { strategy: { gpuThreshold: 1 } });
+    const { output, stats } = await s.execute(inputOf(500));
+    assert.equal(stats.device, 'cpu');
+    assert.equal(stats.fellBack, undefined);
+    assert.deepEqual(output, expected(500));
+    await assert.rejects(s.execute(inputOf(5), { device: 'gpu' }), { code: 'BACKEND_UNAVAILABLE' });
+  });
+
+  test('device "cpu" and "gpu" force the choice; anything else is INVALID_OPTION', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy: { gpuThreshold: 10 } });
+    assert.equal((await s.execute(inputOf(1000), { device: 'cpu' })).stats.device, 'cpu');
+    assert.equal((await s.execute(inputOf(1), { device: 'gpu' })).stats.device, 'gpu');
+    await assert.rejects(s.execute(inputOf(1), { device: 'tpu' as never }), { code: 'INVALID_OPTION' });
+  });
+});
+
+describe('GPU failures fall back to the CPU', () => {
+  test('a GPU that throws: the batch is re-run on CPU, stats and counter say so', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'throw'), { strategy: { gpuThreshold: 1 } });
+    const { output, stats } = await s.execute(inputOf(300, 3));
+    assert.deepEqual(output, expected(300, 3));
+    assert.equal(stats.device, 'cpu');
+    assert.equal(stats.fellBack, true);
+    assert.match(stats.fallbackReason ?? '', /DEVICE_LOST/);
+    assert.equal(s.fallbacks, 1);
+  });
+
+  test('a GPU that hangs past the deadline: abandoned, re-run on CPU', async () => {
+    const gpu = new FakeGpu(vectorAdd, 'hang');
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), gpu, { strategy: { gpuThreshold: 1 }, gpuTimeoutMs: 50 });
+    const { output, stats } = await s.execute(inputOf(64));
+    assert.deepEqual(output, expected(64));
+    assert.equal(stats.fellBack, true);
+    assert.match(stats.fallbackReason ?? '', /TIMEOUT/);
+  });
+
+  test('invalid input is rejected up front, never "fallen back"', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'throw'), { strategy: { gpuThreshold: 1 } });
+    await assert.rejects(s.execute({ a: new Float32Array(2), b: new Float32Array(3) }), { code: 'INVALID_INPUT', index: 2 });
+    assert.equal(s.fallbacks, 0);
+  });
+});
+
+describe('co-execution', () => {
+  const split = { name: 'split-half', decide: () => ({ device: 'split' as const, gpuShare: 0.5, reason: 'test' }) };
+
+  test('a split batch is joined in task order', async () => {
+    const s = new HybridScheduler(new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 }), new FakeGpu(vectorAdd), { strategy: split });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 9 }), async (n, seed) => {
+        const { output, stats } = await s.execute(inputOf(n, seed));
+        assert.deepEqual(output, expected(n, seed));
+        assert.deepEqual(stats.split, { cpu: Math.round(n / 2), gpu: n - Math.round(n / 2) });
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  test('a failing GPU part is re-run on the CPU', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'throw'), { strategy: split });
+    const { output, stats } = await s.execute(inputOf(1001));
+    assert.deepEqual(output, expected(1001));
+    assert.equal(stats.fellBack, true);
+  });
+});
+
+describe('concurrency, abort and close', () => {
+  test('concurrent batches each get complete results in task order', async () => {
+    const s = new HybridScheduler(new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 }), new FakeGpu(vectorAdd, 'slow'), { strategy: { gpuThreshold: 500 } });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 1, max: 50 })), { minLength: 1, maxLength: 12 }), async (batches) => {
+        const results = await Promise.all(batches.map(([n, seed]) => s.execute(inputOf(n, seed))));
+        results.forEach(({ output, stats }, i) => {
+          const [n, seed] = batches[i]!;
+          assert.equal(stats.tasks, n);
+          assert.deepEqual(output, expected(n, seed));
+        });
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  test('an aborted signal rejects with ABORTED', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'hang'), { strategy: { gpuThreshold: 1 } });
+    await assert.rejects(s.execute(inputOf(10), { signal: AbortSignal.abort() }), { code: 'ABORTED' });
+    const controller = new AbortController();
+    const pending = s.execute(inputOf(10), { signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    await assert.rejects(pending, { code: 'ABORTED' });
+    assert.equal(s.fallbacks, 0);
+  });
+
+  test('close while busy: the running batch completes, later calls get CLOSED', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'slow'), { strategy: { gpuThreshold: 1 } });
+    const running = s.execute(inputOf(100));
+    await s.close();
+    assert.deepEqual((await running).output, expected(100));
+    await assert.rejects(s.execute(inputOf(1)), { code: 'CLOSED' });
+  });
+
+  test('the Task/Batch form runs any function in task order', async () => {
+    const cpu = CpuMapExecutor.fromFunction((x: number) => x * 2);
+    const s = new HybridScheduler(cpu, new UnavailableGpu());
+    const { output, stats } = await s.schedule({ tasks: [{ id: 1, payload: 21 }, { id: 2, payload: 50 }] });
+    assert.deepEqual(output, [{ id: 1, output: 42 }, { id: 2, output: 100 }]);
+    assert.equal(stats.device, 'cpu');
+    await assert.rejects(s.schedule({ tasks: [{ id: 1, payload: 1, estCost: Number.NaN }] }), { code: 'INVALID_INPUT', index: 0 });
+  });
+});
+
+describe('options are validated up front', () => {
+  test('negative or fractional thresholds, bad parallelism, bad deadlines: TypeError', () => {
+    const cpu = new CpuMapExecutor(vectorAdd);
+    assert.throws(() => new ThresholdStrategy(-1), TypeError);
+    assert.throws(() => new HybridScheduler(cpu, undefined, { strategy: { gpuThreshold: 1.5 } }), TypeError);
+    assert.throws(() => new HybridScheduler(cpu, undefined, { strategy: { gpuThreshold: 1, maxCpuParallelism: 0 } }), TypeError);
+    assert.throws(() => new HybridScheduler(cpu, undefined, { gpuTimeoutMs: 0 }), TypeError);
+    assert.throws(() => new HybridScheduler(new FakeGpu(vectorAdd) as never), TypeError);
+  });
+});
