@@ -88,6 +88,10 @@ export class GpuDeviceManager {
     return this.#context?.lost ? undefined : this.#context;
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Devices opened so far (1 normally; more after device loss). */
   get devicesOpened(): number {
     return this.#devicesOpened;

@@ -54,9 +54,12 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     return ctx ? `webgpu:${ctx.adapter.backend}` : 'webgpu';
   }
 
-  /** Synchronous view: true once a device is open and not lost. Call `ready()` first. */
+  /**
+   * Synchronous view: true once an adapter has been found (call `ready()` first).
+   * A lost device does not make it false: the next batch opens a new one.
+   */
   isAvailable(): boolean {
-    return !this.#closed && this.#devices.context !== undefined;
+    return !this.#closed && this.#devices.devicesOpened > 0 && !this.#devices.closed;
   }
 
   /** Opens the device if needed; false (with `unavailableReason`) when there is none. */
@@ -183,7 +186,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       failure = err;
       await Promise.allSettled(inFlight);
     }
-    if (failure !== undefined) throw this.#classify(ctx, failure);
+    if (failure !== undefined) throw await this.#classify(ctx, failure);
     return timings;
   }
 
@@ -292,17 +295,18 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
   }
 
   /** Maps a failure to a stable code; anything but abort or a kernel bug retires the device. */
-  #classify(ctx: GpuContext, err: unknown): ExecutorError {
+  async #classify(ctx: GpuContext, err: unknown): Promise<ExecutorError> {
     if (err instanceof ExecutorError && (err.code === 'ABORTED' || err.code === 'INVALID_INPUT')) return err;
-    const lost = ctx.lost;
-    if (!(err instanceof ExecutorError && err.code === 'KERNEL_FAILED')) {
+    // Dawn reports loss through device.lost, which may settle just after the failed call.
+    const lost = ctx.lost || (await Promise.race([ctx.device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(r, 20, false))]));
+    if (lost || !(err instanceof ExecutorError)) {
       ctx.lost = true;
       ctx.buffers.clear();
       ctx.device.destroy();
     }
-    if (err instanceof ExecutorError) return err;
     const message = err instanceof Error ? err.message : String(err);
-    return new ExecutorError(lost ? 'DEVICE_LOST' : 'KERNEL_FAILED', `GPU batch failed: ${message}`, { cause: err });
+    if (lost) return new ExecutorError('DEVICE_LOST', `GPU device lost during the batch: ${message}`, { cause: err });
+    if (err instanceof ExecutorError) return err;
+    return new ExecutorError('KERNEL_FAILED', `GPU batch failed: ${message}`, { cause: err });
   }
 }
-

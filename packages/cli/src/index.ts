@@ -1,0 +1,1 @@
+export { machineInfo, type MachineInfo } from './machine.js';

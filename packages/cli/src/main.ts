@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerInfoCommand } from './commands/info.js';
+
+const program = new Command('supervm')
+  .description('SuperVM: CPU/GPU hybrid batch executor and blockchain runtime')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerInfoCommand(program);
+
+await program.parseAsync(process.argv);
