@@ -11,6 +11,7 @@ export { BufferPool, type BufferPoolStats } from './gpu/buffer-pool.js';
 export { PipelineCache } from './gpu/pipeline-cache.js';
 export { UnavailableGpu } from './gpu/unavailable-gpu.js';
 export { WebGpuExecutor, type WebGpuExecutorOptions } from './gpu/webgpu-executor.js';
+export { measureGpu, type GpuMicroBench, type ResidentFigure, type TransferFigures } from './gpu/transfer-bench.js';
 export { HybridScheduler, type ScheduleOptions, type SchedulableExecutor, type SchedulerOptions } from './scheduler/hybrid-scheduler.js';
 export {
   ThresholdStrategy,

@@ -55,6 +55,13 @@ export class BufferPool {
     list.push(buffer);
   }
 
+  /** Drops a buffer that can no longer be reused (e.g. its re-map failed). */
+  discard(buffer: GPUBuffer): void {
+    if (this.#inUse.delete(buffer)) this.#inUseBytes -= buffer.size;
+    this.#heldBytes -= buffer.size;
+    buffer.destroy();
+  }
+
   stats(): BufferPoolStats {
     return { heldBytes: this.#heldBytes, inUseBytes: this.#inUseBytes, created: this.#created };
   }

@@ -229,9 +229,11 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     const inBuf = buffers.acquire(totalIn, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'input');
     const outBuf = buffers.acquire(outBytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, 'output');
     const readback = buffers.acquire(outBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
-    let submitted = false;
+    let scopes: Promise<[GPUError | null, GPUError | null]> | undefined;
+    let stagingReleased = false;
     try {
-      await staging.mapAsync(GPUMapMode.WRITE, 0, totalIn);
+      // Pooled staging buffers come back already mapped (re-mapped in the background below).
+      if (staging.mapState !== 'mapped') await staging.mapAsync(GPUMapMode.WRITE);
       const mapped = new Uint8Array(staging.getMappedRange(0, totalIn));
       sections.forEach((part, i) => {
         const at = offsets[i]!;
@@ -254,25 +256,32 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
 
       const workgroups = Math.ceil(g.invocations(count) / workgroupSize);
       const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-      const x = Math.min(workgroups, maxDim);
-      const y = Math.ceil(workgroups / maxDim);
       const encoder = device.createCommandEncoder();
       encoder.copyBufferToBuffer(staging, 0, inBuf, 0, totalIn);
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      if (workgroups > 0) pass.dispatchWorkgroups(x, y);
+      if (workgroups > 0) pass.dispatchWorkgroups(Math.min(workgroups, maxDim), Math.ceil(workgroups / maxDim));
       pass.end();
       encoder.copyBufferToBuffer(outBuf, 0, readback, 0, outBytes);
       const tCompute = performance.now();
       device.queue.submit([encoder.finish()]);
-      submitted = true;
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
+      // Popped now, awaited with the readback: no extra round trip to the device.
+      scopes = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+      // Re-map the staging buffer once the copy out of it is done, then hand it back to the pool mapped.
+      stagingReleased = true;
+      staging.mapAsync(GPUMapMode.WRITE).then(
+        () => buffers.release(staging),
+        () => buffers.discard(staging),
+      );
+
+      const mappedOut = readback.mapAsync(GPUMapMode.READ, 0, outBytes);
+      // Errors from the scopes explain a failed map better; the map's own rejection is then moot.
+      mappedOut.catch(() => undefined);
+      const [validation, oom] = await scopes;
       if (oom) throw new ExecutorError('OUT_OF_MEMORY', `GPU out of memory: ${oom.message}`);
       if (validation) throw new ExecutorError('KERNEL_FAILED', `GPU validation error: ${validation.message}`);
-
-      await readback.mapAsync(GPUMapMode.READ, 0, outBytes);
+      await mappedOut;
       timings.computeMs += performance.now() - tCompute;
       const tDownload = performance.now();
       try {
@@ -285,12 +294,16 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       timings.bytesDownloaded += outBytes;
       timings.chunks++;
     } finally {
-      if (!submitted) {
+      if (scopes === undefined) {
         await device.popErrorScope().catch(() => null);
         await device.popErrorScope().catch(() => null);
       }
-      if (staging.mapState === 'mapped') staging.unmap();
-      for (const b of [staging, inBuf, outBuf, readback]) buffers.release(b);
+      if (!stagingReleased) {
+        if (staging.mapState === 'mapped') staging.unmap();
+        buffers.release(staging);
+      }
+      if (readback.mapState === 'mapped') readback.unmap();
+      for (const b of [inBuf, outBuf, readback]) buffers.release(b);
     }
   }
 
