@@ -21,6 +21,11 @@ export interface GpuKernel<I, O> {
   readonly workgroupSize: number;
   /** Number of per-chunk input bindings (k). */
   readonly inputBindings: number;
+  /**
+   * Byte multiple every input and output binding is padded to (zeros), so a
+   * shader may read whole vec4<u32> words past the last item. Default 4.
+   */
+  readonly bindingAlignment?: number;
   /** Static, read-only tables (e.g. precomputed multiples of a base point). */
   tables?(): readonly Uint8Array[];
   /**

@@ -92,7 +92,7 @@ async function measureResident(ctx: GpuContext, elements: number, dispatches: nu
     layout: pipeline.getBindGroupLayout(0),
     entries: [a, b, c, params].map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
-  const groups = Math.ceil(elements / wg);
+  const groups = Math.ceil(vectorAdd.gpu!.invocations(elements) / wg);
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   const times: number[] = [];
   try {

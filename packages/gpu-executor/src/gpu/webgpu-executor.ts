@@ -214,14 +214,16 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     const params = Uint32Array.from([count, ...(g.params?.(input, start, end) ?? [])]);
     const paramBytes = new Uint8Array(params.buffer);
     const align = ctx.limits.minStorageBufferOffsetAlignment;
+    const padTo = g.bindingAlignment ?? 4;
+    const bindingSize = (bytes: number): number => alignUp(Math.max(bytes, padTo), padTo);
     const sections = [...parts, paramBytes];
     const offsets: number[] = [];
     let totalIn = 0;
     for (const part of sections) {
       offsets.push(totalIn);
-      totalIn += alignUp(Math.max(part.byteLength, 4), align);
+      totalIn += alignUp(bindingSize(part.byteLength), align);
     }
-    const outBytes = alignUp(Math.max(g.outputBytes(count), 4), 4);
+    const outBytes = bindingSize(g.outputBytes(count));
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
@@ -239,7 +241,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
         const at = offsets[i]!;
         mapped.set(part, at);
         // Reused staging memory holds old bytes: zero the padding so shaders see deterministic words.
-        mapped.fill(0, at + part.byteLength, at + alignUp(Math.max(part.byteLength, 4), 4));
+        mapped.fill(0, at + part.byteLength, at + bindingSize(part.byteLength));
       });
       staging.unmap();
       timings.uploadMs += performance.now() - tUpload;
@@ -248,7 +250,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       const entries: GPUBindGroupEntry[] = [];
       sections.forEach((part, i) => {
         const binding = i < parts.length ? i : g.inputBindings + 1;
-        entries.push({ binding, resource: { buffer: inBuf, offset: offsets[i]!, size: alignUp(Math.max(part.byteLength, 4), 4) } });
+        entries.push({ binding, resource: { buffer: inBuf, offset: offsets[i]!, size: bindingSize(part.byteLength) } });
       });
       entries.push({ binding: g.inputBindings, resource: { buffer: outBuf, offset: 0, size: outBytes } });
       tables.forEach((buffer, i) => entries.push({ binding: g.inputBindings + 2 + i, resource: { buffer } }));

@@ -31,13 +31,14 @@ const gpu: GpuKernel<VectorAddInput, Float32Array> = {
   entryPoint: 'main',
   workgroupSize: 256,
   inputBindings: 2,
+  bindingAlignment: 16,
   chunkEnd: (_input, start, end, maxBindingBytes) => Math.min(end, start + Math.floor(maxBindingBytes / 4)),
   pack: (input, start, end) => [
     new Uint8Array(input.a.buffer, input.a.byteOffset + start * 4, (end - start) * 4),
     new Uint8Array(input.b.buffer, input.b.byteOffset + start * 4, (end - start) * 4),
   ],
   outputBytes: (count) => count * 4,
-  invocations: (count) => count,
+  invocations: (count) => Math.ceil(count / 4),
   unpack(bytes, output, start, end) {
     new Uint8Array(output.buffer, output.byteOffset + start * 4, (end - start) * 4).set(bytes.subarray(0, (end - start) * 4));
   },

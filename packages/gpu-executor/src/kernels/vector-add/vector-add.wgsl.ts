@@ -9,9 +9,11 @@
 export const vectorAddWgsl = /* wgsl */ `
 override WG: u32 = 64u;
 
-@group(0) @binding(0) var<storage, read> lhs: array<u32>;
-@group(0) @binding(1) var<storage, read> rhs: array<u32>;
-@group(0) @binding(2) var<storage, read_write> sum: array<u32>;
+// vec4 words: one 16-byte load per operand per invocation keeps the memory system busy
+// with a quarter of the invocations (bindings are zero-padded to 16 bytes).
+@group(0) @binding(0) var<storage, read> lhs: array<vec4u>;
+@group(0) @binding(1) var<storage, read> rhs: array<vec4u>;
+@group(0) @binding(2) var<storage, read_write> sum: array<vec4u>;
 @group(0) @binding(3) var<storage, read> params: array<u32>;
 
 const CANONICAL_NAN: u32 = 0x7fc00000u;
@@ -91,7 +93,9 @@ fn add_bits(x: u32, y: u32) -> u32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= params[0]) { return; }
-  sum[i] = add_bits(lhs[i], rhs[i]);
+  if (i * 4u >= params[0]) { return; }
+  let x = lhs[i];
+  let y = rhs[i];
+  sum[i] = vec4u(add_bits(x.x, y.x), add_bits(x.y, y.y), add_bits(x.z, y.z), add_bits(x.w, y.w));
 }
 `;
