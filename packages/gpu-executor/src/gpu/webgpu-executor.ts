@@ -15,6 +15,18 @@ export interface WebGpuExecutorOptions {
 interface Layout {
   bindGroupLayout: GPUBindGroupLayout;
   pipelineLayout: GPUPipelineLayout;
+  /** Bind groups by buffers and ranges: pooled buffers come back, so steady batches reuse them. */
+  bindGroups: Map<string, GPUBindGroup>;
+}
+
+/** Bind groups kept per kernel and device; past this the cache starts over. */
+const MAX_BIND_GROUPS = 256;
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 0;
+function bufferId(buffer: GPUBuffer): number {
+  let id = bufferIds.get(buffer);
+  if (id === undefined) bufferIds.set(buffer, (id = nextBufferId++));
+  return id;
 }
 
 const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
@@ -126,7 +138,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       }
       const bindGroupLayout = ctx.device.createBindGroupLayout({ label: this.kernel.name, entries });
       const pipelineLayout = ctx.device.createPipelineLayout({ label: this.kernel.name, bindGroupLayouts: [bindGroupLayout] });
-      layout = { bindGroupLayout, pipelineLayout };
+      layout = { bindGroupLayout, pipelineLayout, bindGroups: new Map() };
       this.#layouts.set(ctx.device, layout);
     }
     return layout;
@@ -247,14 +259,20 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       timings.uploadMs += performance.now() - tUpload;
       timings.bytesUploaded += totalIn;
 
-      const entries: GPUBindGroupEntry[] = [];
-      sections.forEach((part, i) => {
-        const binding = i < parts.length ? i : g.inputBindings + 1;
-        entries.push({ binding, resource: { buffer: inBuf, offset: offsets[i]!, size: bindingSize(part.byteLength) } });
-      });
-      entries.push({ binding: g.inputBindings, resource: { buffer: outBuf, offset: 0, size: outBytes } });
-      tables.forEach((buffer, i) => entries.push({ binding: g.inputBindings + 2 + i, resource: { buffer } }));
-      const bindGroup = device.createBindGroup({ layout: layout.bindGroupLayout, entries });
+      const key = `${bufferId(inBuf)}:${bufferId(outBuf)}:${outBytes}:${sections.map((p, i) => `${offsets[i]}+${bindingSize(p.byteLength)}`).join(',')}`;
+      let bindGroup = layout.bindGroups.get(key);
+      if (bindGroup === undefined) {
+        const entries: GPUBindGroupEntry[] = [];
+        sections.forEach((part, i) => {
+          const binding = i < parts.length ? i : g.inputBindings + 1;
+          entries.push({ binding, resource: { buffer: inBuf, offset: offsets[i]!, size: bindingSize(part.byteLength) } });
+        });
+        entries.push({ binding: g.inputBindings, resource: { buffer: outBuf, offset: 0, size: outBytes } });
+        tables.forEach((buffer, i) => entries.push({ binding: g.inputBindings + 2 + i, resource: { buffer } }));
+        if (layout.bindGroups.size >= MAX_BIND_GROUPS) layout.bindGroups.clear();
+        bindGroup = device.createBindGroup({ layout: layout.bindGroupLayout, entries });
+        layout.bindGroups.set(key, bindGroup);
+      }
 
       const workgroups = Math.ceil(g.invocations(count) / workgroupSize);
       const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
