@@ -1,3 +1,5 @@
+import type { GpuAdapterDescription } from './device.js';
+
 /**
  * The GPU half of a kernel, as a declarative plan that the WebGPU executor runs.
  * The executor owns everything device-side: staging buffers, chunking by binding
@@ -26,6 +28,13 @@ export interface GpuKernel<I, O> {
    * shader may read whole vec4<u32> words past the last item. Default 4.
    */
   readonly bindingAlignment?: number;
+  /**
+   * A reason this device cannot run items [start, end) correctly (e.g. a
+   * software rasterizer's loop limit), or undefined. The executor then fails
+   * the batch with BACKEND_UNAVAILABLE, so the scheduler runs it on the CPU:
+   * never a silently wrong output.
+   */
+  unsupported?(input: I, start: number, end: number, adapter: GpuAdapterDescription): string | undefined;
   /** Static, read-only tables (e.g. precomputed multiples of a base point). */
   tables?(): readonly Uint8Array[];
   /**

@@ -103,6 +103,8 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     if (ctx === undefined) {
       throw new ExecutorError('BACKEND_UNAVAILABLE', `no GPU: ${this.#devices.unavailableReason}`);
     }
+    const unsupported = this.#gpu.unsupported?.(input, start, end, ctx.adapter);
+    if (unsupported !== undefined) throw new ExecutorError('BACKEND_UNAVAILABLE', `${this.kernel.name} on this GPU: ${unsupported}`);
     const gpu = await this.#run(ctx, input, output, start, end, signal);
     return {
       device: 'gpu',
