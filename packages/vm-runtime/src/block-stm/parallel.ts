@@ -1,0 +1,51 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { BlockOutcome } from '../sequential.js';
+import { runWorker } from './engine.js';
+import { CELL_WRITTEN, CTL_DONE, type BlockTables } from './layout.js';
+
+/** Worker threads that run Block-STM; one pool per chain, reused for every block. */
+export class BlockStmPool {
+  readonly threads: number;
+  readonly #piscina: Piscina<BlockTables, number> | undefined;
+
+  constructor(threads = availableParallelism()) {
+    if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be a positive integer, got ${threads}`);
+    this.threads = threads;
+    // The calling thread takes part too, so threads - 1 workers.
+    this.#piscina =
+      threads > 1
+        ? new Piscina({ filename: new URL('./worker.js', import.meta.url).href, minThreads: threads - 1, maxThreads: threads - 1, idleTimeout: 60_000 })
+        : undefined;
+  }
+
+  /** Executes the block's transactions in parallel; the result equals `executeSequential`. */
+  async execute(t: BlockTables): Promise<BlockOutcome> {
+    const workers = this.#piscina ? Array.from({ length: this.threads - 1 }, () => this.#piscina!.run(t)) : [];
+    // Let the workers start before the calling thread blocks in the loop.
+    if (workers.length > 0) await new Promise((r) => setImmediate(r));
+    runWorker(t);
+    await Promise.all(workers);
+    if (Atomics.load(t.ctl, CTL_DONE) !== 1) throw new Error('Block-STM ended before the block was done');
+    return { receipts: t.receipts.slice(), writes: committedWrites(t) };
+  }
+
+  async close(): Promise<void> {
+    await this.#piscina?.destroy();
+  }
+}
+
+/** Per slot, the value of its highest writer: what sequential execution would leave. */
+export function committedWrites(t: BlockTables): Map<number, bigint> {
+  const writes = new Map<number, bigint>();
+  for (let s = 0; s < t.slots; s++) {
+    for (let p = t.slotWriterOffsets[s + 1]! - 1; p >= t.slotWriterOffsets[s]!; p--) {
+      const cell = t.slotWriters[p]!;
+      if (t.cellState[cell] === CELL_WRITTEN) {
+        writes.set(s, t.cellValue[cell]!);
+        break;
+      }
+    }
+  }
+  return writes;
+}

@@ -1,0 +1,20 @@
+import type { BlockTables } from './block-stm/layout.js';
+import { runTransaction } from './semantics.js';
+
+export interface BlockOutcome {
+  receipts: Int32Array;
+  /** Final value of every slot the block wrote. */
+  writes: Map<number, bigint>;
+}
+
+/** The reference: one transaction after another, in block order. Plain and obviously correct. */
+export function executeSequential(t: BlockTables): BlockOutcome {
+  const writes = new Map<number, bigint>();
+  const receipts = new Int32Array(t.n);
+  for (let i = 0; i < t.n; i++) {
+    const outcome = runTransaction(t, i, (slot) => writes.get(slot) ?? t.base[slot]!);
+    receipts[i] = outcome.code;
+    for (const [slot, value] of outcome.writes) writes.set(slot, value);
+  }
+  return { receipts, writes };
+}
