@@ -5,6 +5,9 @@ export interface BlockOutcome {
   receipts: Int32Array;
   /** Final value of every slot the block wrote. */
   writes: Map<number, bigint>;
+  /** Executions run (parallel: including re-executions), and how many of them on worker threads. */
+  executions: number;
+  workerExecutions: number;
 }
 
 /** The reference: one transaction after another, in block order. Plain and obviously correct. */
@@ -16,5 +19,5 @@ export function executeSequential(t: BlockTables): BlockOutcome {
     receipts[i] = outcome.code;
     for (const [slot, value] of outcome.writes) writes.set(slot, value);
   }
-  return { receipts, writes };
+  return { receipts, writes, executions: t.n, workerExecutions: 0 };
 }

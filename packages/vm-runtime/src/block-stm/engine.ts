@@ -191,8 +191,12 @@ function validate(t: BlockTables, idx: number, inc: number): number {
   return -1;
 }
 
-/** One thread's share of the block: runs tasks until every transaction is executed and validated. */
-export function runWorker(t: BlockTables): void {
+/**
+ * One thread's share of the block: runs tasks until every transaction is
+ * executed and validated. Returns the incarnations this thread executed.
+ */
+export function runWorker(t: BlockTables): number {
+  let executions = 0;
   let executeNext = -1;
   let validateNext = -1;
   while (Atomics.load(t.ctl, CTL_DONE) === 0) {
@@ -200,6 +204,7 @@ export function runWorker(t: BlockTables): void {
       const inc = Atomics.load(t.status, executeNext) >> 2;
       const idx = executeNext;
       executeNext = -1;
+      executions++;
       validateNext = execute(t, idx, inc);
       continue;
     }
@@ -228,4 +233,5 @@ export function runWorker(t: BlockTables): void {
       if (tryIncarnate(t, idx) >= 0) executeNext = idx;
     }
   }
+  return executions;
 }

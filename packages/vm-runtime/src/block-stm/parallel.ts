@@ -24,10 +24,10 @@ export class BlockStmPool {
     const workers = this.#piscina ? Array.from({ length: this.threads - 1 }, () => this.#piscina!.run(t)) : [];
     // Let the workers start before the calling thread blocks in the loop.
     if (workers.length > 0) await new Promise((r) => setImmediate(r));
-    runWorker(t);
-    await Promise.all(workers);
+    const own = runWorker(t);
+    const workerExecutions = (await Promise.all(workers)).reduce((a, b) => a + b, 0);
     if (Atomics.load(t.ctl, CTL_DONE) !== 1) throw new Error('Block-STM ended before the block was done');
-    return { receipts: t.receipts.slice(), writes: committedWrites(t) };
+    return { receipts: t.receipts.slice(0, t.n), writes: committedWrites(t), executions: own + workerExecutions, workerExecutions };
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,5 @@ import { runWorker } from './engine.js';
 import type { BlockTables } from './layout.js';
 
 export default function run(tables: BlockTables): number {
-  runWorker(tables);
-  return 0;
+  return runWorker(tables);
 }

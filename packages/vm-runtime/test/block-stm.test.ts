@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { BlockStmPool } from '../src/block-stm/parallel.js';
+import { KIND_CALL, KIND_SKIP, KIND_TRANSFER, buildTables, type TxSlots } from '../src/block-stm/layout.js';
+import { contractId } from '../src/contracts/index.js';
+import { Receipt } from '../src/receipts.js';
+import { executeSequential } from '../src/sequential.js';
+
+/**
+ * Random blocks straight over slots (no signatures needed): accounts own a
+ * balance slot (2a) and a nonce slot (2a + 1); contract keys come after them.
+ */
+const ACCOUNT_SLOTS = (accounts: number): number => 2 * accounts;
+
+const txArb = (accounts: number, hotKeys: number) =>
+  fc.oneof(
+    fc.record({
+      kind: fc.constant(KIND_TRANSFER),
+      from: fc.nat(accounts - 1),
+      to: fc.nat(accounts - 1),
+      amount: fc.bigInt(0n, 300n),
+      nonceSkew: fc.oneof(fc.constant(0n), fc.constant(0n), fc.constant(0n), fc.bigInt(-1n, 2n)),
+    }),
+    fc.record({
+      kind: fc.constant(KIND_CALL),
+      from: fc.nat(accounts - 1),
+      contract: fc.constantFrom('counter', 'work'),
+      key: fc.nat(hotKeys - 1),
+      rounds: fc.nat(400),
+      gasLimit: fc.oneof(fc.constant(10_000), fc.nat(300)),
+      nonceSkew: fc.constant(0n),
+    }),
+    fc.record({ kind: fc.constant(KIND_SKIP), from: fc.nat(accounts - 1), nonceSkew: fc.constant(0n) }),
+  );
+
+type RandomTx = { kind: number; from: number; to?: number; amount?: bigint; nonceSkew: bigint; contract?: string; key?: number; rounds?: number; gasLimit?: number };
+
+function toBlock(accounts: number, hotKeys: number, txs: RandomTx[], balances: bigint[]) {
+  const nonces = new Array<bigint>(accounts).fill(0n);
+  const base = new BigUint64Array(ACCOUNT_SLOTS(accounts) + hotKeys);
+  balances.forEach((b, a) => (base[2 * a] = b));
+  const slots: TxSlots[] = txs.map((t) => {
+    const nonce = nonces[t.from]! + t.nonceSkew;
+    if (t.nonceSkew === 0n) nonces[t.from]!++;
+    const record: TxSlots = {
+      kind: t.kind,
+      preset: Receipt.bad_signature,
+      senderNonce: 2 * t.from + 1,
+      senderBalance: 2 * t.from,
+      recipientBalance: 2 * (t.to ?? 0),
+      nonce: nonce < 0n ? 0n : nonce,
+      amount: t.amount ?? 0n,
+      contract: -1,
+      gasLimit: 0,
+      sender: new Uint8Array(32).fill(t.from),
+      args: new Uint8Array(0),
+      keySlots: [],
+    };
+    if (t.kind !== KIND_CALL) return record;
+    const args = t.contract === 'work' ? new Uint8Array(new Uint32Array([t.rounds!, t.key!]).buffer) : Uint8Array.of(t.key!);
+    return { ...record, contract: contractId(t.contract!), gasLimit: t.gasLimit!, args, keySlots: [ACCOUNT_SLOTS(accounts) + t.key!] };
+  });
+  return { slots, base };
+}
+
+const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads));
+after(() => Promise.all(pools.map((p) => p.close())));
+
+for (const [label, accounts, hotKeys] of [
+  ['low contention', 64, 64],
+  ['high contention', 3, 1],
+] as const) {
+  describe(`Block-STM equals sequential execution (${label})`, () => {
+    test('same receipts and final state for 1 to 4 threads', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(txArb(accounts, hotKeys) as fc.Arbitrary<RandomTx>, { maxLength: 120 }),
+          fc.array(fc.bigInt(0n, 1000n), { minLength: accounts, maxLength: accounts }),
+          fc.constantFrom(...pools),
+          async (txs, balances, pool) => {
+            const { slots, base } = toBlock(accounts, hotKeys, txs, balances);
+            const expected = executeSequential(buildTables(slots, base));
+            const actual = await pool.execute(buildTables(slots, base));
+            assert.deepEqual([...actual.receipts], [...expected.receipts]);
+            assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+
+    test('transfers conserve the total balance', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(txArb(accounts, hotKeys) as fc.Arbitrary<RandomTx>, { maxLength: 100 }),
+          fc.array(fc.bigInt(0n, 1000n), { minLength: accounts, maxLength: accounts }),
+          async (txs, balances) => {
+            const { slots, base } = toBlock(accounts, hotKeys, txs, balances);
+            const { writes } = await pools[3]!.execute(buildTables(slots, base));
+            let before = 0n;
+            let afterSum = 0n;
+            for (let a = 0; a < accounts; a++) {
+              before += base[2 * a]!;
+              afterSum += writes.get(2 * a) ?? base[2 * a]!;
+            }
+            assert.equal(afterSum, before);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  });
+}
+
+describe('Block-STM under real concurrency', () => {
+  test('large contended blocks: worker threads take part, re-executions happen, the result still equals sequential', async () => {
+    const accounts = 8;
+    const hotKeys = 2;
+    let workerExecutions = 0;
+    let reexecutions = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(txArb(accounts, hotKeys) as fc.Arbitrary<RandomTx>, { minLength: 1500, maxLength: 2500 }),
+        fc.array(fc.bigInt(100n, 1000n), { minLength: accounts, maxLength: accounts }),
+        async (txs, balances) => {
+          const { slots, base } = toBlock(accounts, hotKeys, txs, balances);
+          const expected = executeSequential(buildTables(slots, base));
+          const actual = await pools[3]!.execute(buildTables(slots, base));
+          assert.deepEqual([...actual.receipts], [...expected.receipts]);
+          assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
+          workerExecutions += actual.workerExecutions;
+          reexecutions += actual.executions - txs.length;
+        },
+      ),
+      { numRuns: 8 },
+    );
+    assert.ok(workerExecutions > 0, 'no transaction ran on a worker thread');
+    assert.ok(reexecutions > 0, 'no conflict was ever detected and re-executed');
+  });
+});
+
+describe('receipts of rejected transactions', () => {
+  test('bad nonce, insufficient balance, out of gas, contract error, preset rejections change nothing', async () => {
+    const base = new BigUint64Array([100n, 0n, 5n, 0n, 0n]);
+    const tx = (over: Partial<TxSlots>): TxSlots => ({
+      kind: KIND_TRANSFER, preset: 0, senderNonce: 1, senderBalance: 0, recipientBalance: 2, nonce: 0n, amount: 1n,
+      contract: -1, gasLimit: 0, sender: new Uint8Array(32), args: new Uint8Array(0), keySlots: [], ...over,
+    });
+    const work = contractId('work');
+    const txs = [
+      tx({ nonce: 7n }), // bad nonce
+      tx({ amount: 101n }), // insufficient balance
+      tx({ kind: KIND_CALL, contract: work, gasLimit: 5, args: new Uint8Array(new Uint32Array([50, 0]).buffer), keySlots: [4] }), // out of gas
+      tx({ kind: KIND_CALL, contract: work, gasLimit: 99, args: new Uint8Array(3), keySlots: [4] }), // malformed args
+      tx({ kind: KIND_SKIP, preset: Receipt.bad_signature }),
+      tx({ amount: 40n }), // ok
+    ];
+    const { receipts, writes } = await pools[1]!.execute(buildTables(txs, base));
+    assert.deepEqual([...receipts], [Receipt.bad_nonce, Receipt.insufficient_balance, Receipt.out_of_gas, Receipt.contract_error, Receipt.bad_signature, Receipt.ok]);
+    assert.deepEqual(new Map([...writes].sort()), new Map([[0, 60n], [1, 1n], [2, 45n]]));
+  });
+});
