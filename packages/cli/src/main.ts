@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerInfoCommand } from './commands/info.js';
+import { registerRunCommand } from './commands/run.js';
 
 const program = new Command('supervm')
   .description('SuperVM: CPU/GPU hybrid batch executor and blockchain runtime')
@@ -8,5 +9,6 @@ const program = new Command('supervm')
   .showHelpAfterError();
 
 registerInfoCommand(program);
+registerRunCommand(program);
 
 await program.parseAsync(process.argv);

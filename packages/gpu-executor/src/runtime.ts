@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   gpu?: boolean;
   /** Dawn backend; default from SUPERVM_GPU_BACKEND, else `auto`. */
   gpuBackend?: GpuBackendChoice;
+  /** Let `auto` route to a software GPU adapter too (tests of routing on machines without a GPU). Default false. */
+  autoSoftwareGpu?: boolean;
   /** Routing strategy for every kernel (a factory, since strategies keep per-kernel state). */
   strategy?: (kernel: Kernel<never, never>) => RoutingStrategy;
   /** Hooks passed to every scheduler (metrics). */
@@ -58,14 +60,18 @@ export class Runtime {
   async #createScheduler<I extends Columns, O extends TypedArray>(kernel: Kernel<I, O>): Promise<HybridScheduler<I, O>> {
     const cpu = new ParallelCpuExecutor(kernel, { pool: this.pool });
     let gpu: WebGpuExecutor<I, O> | UnavailableGpu<I, O>;
+    let autoGpu = true;
     if (this.devices === undefined) gpu = new UnavailableGpu('GPU disabled', kernel);
     else if (kernel.gpu === undefined) gpu = new UnavailableGpu(`${kernel.name} has no GPU program`, kernel);
     else {
       gpu = new WebGpuExecutor(kernel, { devices: this.devices });
       await gpu.ready();
+      // A software rasterizer is exact but slower than the CPU: only an explicit device 'gpu' uses it.
+      autoGpu = this.devices.context?.adapter.software !== true || this.#options.autoSoftwareGpu === true;
     }
     const { strategy, onBatch, onDecision } = this.#options;
     return new HybridScheduler<I, O>(cpu, gpu, {
+      autoGpu,
       ...(strategy ? { strategy: strategy(kernel as unknown as Kernel<never, never>) } : {}),
       ...(onBatch ? { onBatch } : {}),
       ...(onDecision ? { onDecision } : {}),

@@ -44,6 +44,12 @@ describe('threshold routing', () => {
     await assert.rejects(s.execute(inputOf(5), { device: 'gpu' }), { code: 'BACKEND_UNAVAILABLE' });
   });
 
+  test('autoGpu false keeps auto on the CPU while device "gpu" still reaches the GPU', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy: { gpuThreshold: 1 }, autoGpu: false });
+    assert.equal((await s.execute(inputOf(1000))).stats.device, 'cpu');
+    assert.equal((await s.execute(inputOf(10), { device: 'gpu' })).stats.device, 'gpu');
+  });
+
   test('device "cpu" and "gpu" force the choice; anything else is INVALID_OPTION', async () => {
     const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy: { gpuThreshold: 10 } });
     assert.equal((await s.execute(inputOf(1000), { device: 'cpu' })).stats.device, 'cpu');

@@ -14,6 +14,12 @@ export interface SchedulerOptions {
   strategy?: RoutingStrategy | Partial<HybridStrategy>;
   /** A GPU batch still running after this long is abandoned and re-run on the CPU. Default 60 s. */
   gpuTimeoutMs?: number;
+  /**
+   * Whether `auto` may choose the GPU. The runtime sets it false on software
+   * adapters (Mesa llvmpipe): exact, so `device: 'gpu'` still runs there, but
+   * slower than the CPU for real work. Default true.
+   */
+  autoGpu?: boolean;
   /** Called once per finished batch (metrics hook). */
   onBatch?: (stats: ExecStats) => void;
   /** Called once per routing decision. */
@@ -39,6 +45,7 @@ export class HybridScheduler<I, O> {
   readonly #onBatch: ((stats: ExecStats) => void) | undefined;
   readonly #onDecision: SchedulerOptions['onDecision'];
   readonly #queued = { cpu: 0, gpu: 0 };
+  readonly #autoGpu: boolean;
   #fallbacks = 0;
   #closed = false;
 
@@ -53,6 +60,7 @@ export class HybridScheduler<I, O> {
     this.#gpuTimeoutMs = gpuTimeoutMs;
     this.#onBatch = options.onBatch;
     this.#onDecision = options.onDecision;
+    this.#autoGpu = options.autoGpu ?? true;
     if (strategy !== undefined && 'decide' in strategy) {
       this.strategy = strategy;
     } else {
@@ -119,6 +127,7 @@ export class HybridScheduler<I, O> {
       if (!gpuAvailable) throw new ExecutorError('BACKEND_UNAVAILABLE', 'device "gpu" was requested but no GPU is available');
       return { device: 'gpu', reason: 'forced' };
     }
+    if (!this.#autoGpu) return { device: 'cpu', reason: 'auto routing excludes this GPU' };
     const decision = this.strategy.decide({ kernel: this.kernel.name, items, work, gpuAvailable, queued: { ...this.#queued } });
     if (decision.device !== 'cpu' && !gpuAvailable) return { device: 'cpu', reason: 'gpu unavailable' };
     return decision;
