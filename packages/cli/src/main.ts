@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerRunCommand } from './commands/run.js';
 
@@ -9,6 +10,7 @@ const program = new Command('supervm')
   .showHelpAfterError();
 
 registerInfoCommand(program);
+registerBenchCommand(program);
 registerRunCommand(program);
 
 await program.parseAsync(process.argv);
