@@ -7,7 +7,7 @@ set -uo pipefail
 out=${OUT:-bench-results}
 mkdir -p "$out"
 cli="node packages/cli/dist/src/main.js"
-step() { echo "== $*" >&2; }
+step() { echo "== $* ($(date +%T))" >&2; }
 
 step info
 $cli info --json > "$out/info.json" 2> "$out/info.err"
@@ -19,14 +19,27 @@ const d = new GpuDeviceManager();
 console.log(JSON.stringify(await measureGpu(d, { transferBytes: [4 << 20, 64 << 20, 256 << 20], residentElements: [1 << 20, 1 << 24, 1 << 26] }), null, 1));
 await d.close();' > "$out/gpu-micro.json" 2> "$out/gpu-micro.err"
 
-step "supervm bench (every kernel, every device, peers)"
-timeout 420 $cli bench ${SWEEP_BENCH_ARGS:-} --json "$out/bench-h100.json" --markdown "$out/bench-h100.md" --chart "$out/bench-h100.svg" > "$out/bench.txt" 2> "$out/bench.err"
+step "supervm bench: every kernel, device and peer"
+timeout ${SWEEP_BENCH_TIMEOUT:-360} $cli bench ${SWEEP_BENCH_ARGS:---repeat 3} --json "$out/bench.json" --markdown "$out/bench.md" --chart "$out/bench.svg" > "$out/bench.txt" 2> "$out/bench.err"
 
-if $cli run --help >/dev/null 2>&1; then
-  step "supervm run (end to end, GPU verification)"
-  timeout 120 $cli run --blocks 3 --txs 20000 --accounts 100000 --conflict 0.01 --data /tmp/supervm-data --json > "$out/run.json" 2> "$out/run.err"
-fi
+step "supervm run: Block-STM by thread count, and end to end with CPU vs GPU verification"
+{
+  for threads in 1 4 8 16; do
+    rm -rf /tmp/sv-run
+    timeout 60 $cli run --blocks 3 --txs 20000 --accounts 20000 --conflict 0.01 --work 4000 --threads $threads --device cpu --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"work4000-c0.01-t$threads\",\"row\":/; s/$/}/"
+  done
+  for conflict in 0.1 0.5; do
+    rm -rf /tmp/sv-run
+    timeout 60 $cli run --blocks 3 --txs 20000 --accounts 20000 --conflict $conflict --work 4000 --threads 16 --device cpu --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"work4000-c$conflict-t16\",\"row\":/; s/$/}/"
+  done
+  for device in cpu gpu; do
+    rm -rf /tmp/sv-run
+    timeout 90 $cli run --blocks 4 --txs 50000 --accounts 100000 --conflict 0.01 --work 0 --device $device --no-compare --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"transfers-e2e-$device\",\"row\":/; s/$/}/"
+  done
+} > "$out/run.jsonl" 2> "$out/run.err"
 
 echo "---- summary"
-cat "$out/gpu-micro.json" | head -c 1500; echo
-tail -n 40 "$out/bench.txt"
+head -c 1200 "$out/gpu-micro.json"; echo
+cat "$out/bench.txt"
+cut -c1-400 "$out/run.jsonl"
+tail -n 5 "$out/bench.err" "$out/run.err" "$out/gpu-micro.err" 2>/dev/null

@@ -40,6 +40,8 @@ export interface BenchOptions {
   gpu: boolean;
   /** Run GPU rows on a software adapter too (exact, very slow). */
   softwareGpu: boolean;
+  /** A case whose estimated time for one run (from its rate at a smaller size) exceeds this is skipped. Default 15 s. */
+  budgetMs?: number;
   command: string;
   onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -85,6 +87,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const rows: BenchRow[] = [];
     const plan = options.kernels.flatMap((k) => (options.sizes ?? (options.quick ? DEFAULT_SIZES[k]!.slice(0, 1) : DEFAULT_SIZES[k]!)).map((size) => [k, size] as const));
     let done = 0;
+    const budgetMs = options.budgetMs ?? 15_000;
+    // Items/s of each kernel's case at the last size it ran, to skip cases that would run for minutes.
+    const rates = new Map<string, number>();
+    const overBudget = (kernelName: string, name: string, size: number): string | undefined => {
+      const rate = rates.get(`${kernelName}|${name}`);
+      if (rate === undefined) return undefined;
+      const estimateMs = (size / rate) * 1000;
+      return estimateMs > budgetMs ? `skipped: one run would take about ${(estimateMs / 1000).toFixed(0)} s at its measured ${Math.round(rate)} items/s` : undefined;
+    };
+    const skip = (add: (row: Omit<BenchRow, 'kernel' | 'size' | 'throughput' | 'speedup'>) => BenchRow, name: string, device: BenchRow['device'], note: string): BenchRow =>
+      add({ case: name, device, medianMs: Number.NaN, p95Ms: Number.NaN, note });
     for (const [kernelName, size] of plan) {
       const kernel = KERNELS[kernelName]!;
       options.onProgress?.(done, plan.length, `${kernelName} ${size}: preparing input`);
@@ -97,6 +110,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         return full;
       };
       const timeExecutor = async (name: string, executor: Executor<never, never> | HybridScheduler<never, never>, device: BenchRow['device']) => {
+        const tooSlow = overBudget(kernelName, name, size);
+        if (tooSlow) return skip(add, name, device, tooSlow);
         options.onProgress?.(done, plan.length, `${kernelName} ${size}: ${name}`);
         let last: ExecStats | undefined;
         const t = await measure(async () => {
@@ -114,8 +129,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         add({ case: 'gpu', device: 'none', medianMs: Number.NaN, p95Ms: Number.NaN, note: gpuCtx ? 'skipped: software adapter (exact but slow; --software-gpu runs it)' : `skipped: no GPU (${info.gpu.available ? '' : info.gpu.reason})` });
       }
       const auto = await timeExecutor('auto', await runtime.scheduler(kernel), 'mixed');
-      const best = Math.min(single.medianMs, pool.medianMs, gpuRow?.medianMs ?? Number.POSITIVE_INFINITY);
-      auto.regret = auto.medianMs / best;
+      const best = Math.min(...[single, pool, gpuRow].map((r) => (r && Number.isFinite(r.medianMs) ? r.medianMs : Number.POSITIVE_INFINITY)));
+      if (Number.isFinite(auto.medianMs) && Number.isFinite(best)) auto.regret = auto.medianMs / best;
       if (gpuRow && Number.isFinite(gpuRow.medianMs)) {
         // Split so both devices finish together, from the throughputs just measured.
         const gpuShare = gpuRow.throughput / (gpuRow.throughput + pool.throughput);
@@ -125,11 +140,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         row.note = `gpu share ${(gpuShare * 100).toFixed(0)}%; ${(row.throughput / (gpuRow.throughput + pool.throughput)).toFixed(2)} of cpu-pool + gpu throughput`;
       }
       for (const peer of peers) {
+        const tooSlow = overBudget(kernelName, peer.name, size);
+        if (tooSlow) {
+          skip(add, peer.name, 'cpu', tooSlow);
+          continue;
+        }
         options.onProgress?.(done, plan.length, `${kernelName} ${size}: ${peer.name}`);
         const t = await measure(peer.run, repeat);
         add({ case: peer.name, device: 'cpu', medianMs: t.medianMs, p95Ms: t.p95Ms, note: 'one thread' });
       }
-      for (const row of group) row.speedup = single.medianMs / row.medianMs;
+      for (const row of group) {
+        row.speedup = single.medianMs / row.medianMs;
+        if (Number.isFinite(row.throughput)) rates.set(`${kernelName}|${row.case}`, row.throughput);
+      }
       rows.push(...group);
       done++;
       options.onProgress?.(done, plan.length, `${kernelName} ${size}: done`);

@@ -13,6 +13,7 @@ interface BenchCliOptions {
   quick?: boolean;
   gpu: boolean;
   softwareGpu?: boolean;
+  budget: number;
   json?: string;
   markdown?: string;
   chart?: string;
@@ -44,6 +45,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--quick', 'the seed\'s sizes only, fewer repeats')
     .option('--no-gpu', 'CPU only')
     .option('--software-gpu', 'also time a software GPU adapter (exact, very slow)')
+    .option('--budget <seconds>', 'skip a case whose one run would take longer (estimated from a smaller size)', positiveInteger, 15)
     .option('--json <file>', 'write the report as JSON (schema: docs/BENCHMARKS.md)')
     .option('--markdown <file>', 'write the seed\'s table and every row as Markdown')
     .option('--chart <file>', 'write an SVG chart of throughput')
@@ -69,6 +71,7 @@ export function registerBenchCommand(program: Command): void {
           quick: options.quick === true,
           gpu: options.gpu,
           softwareGpu: options.softwareGpu === true,
+          budgetMs: options.budget * 1000,
           command: `supervm ${process.argv.slice(2).join(' ')}`,
           onProgress: (done, total, label) => {
             bar?.setTotal(total);
