@@ -173,6 +173,10 @@ export class GpuDeviceManager {
       this.#reason = `requestDevice failed: ${(err as Error).message}`;
       return undefined;
     }
+    // Dawn's node binding can crash the process if the main thread runs synchronous work
+    // before the new device has been serviced once; let the queue and event loop turn first.
+    await device.queue.onSubmittedWorkDone();
+    await new Promise((resolve) => setTimeout(resolve, 10));
     const info = adapter.info;
     const description = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
     const context: GpuContext = {
