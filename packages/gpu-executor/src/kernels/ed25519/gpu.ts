@@ -7,6 +7,13 @@ import { isCanonicalScalar, reduce512 } from './scalar.js';
 
 /** Bytes of one item record: A, R, S, k (32 each). */
 export const RECORD_BYTES = RECORD_WORDS * 4;
+/**
+ * Items per dispatch. Packing costs ~1.7 us per item on the host, a large share
+ * of a GPU batch (H100 sweep: about 110 of 255 ms for 64K items in one chunk),
+ * so batches go in chunks whose packing overlaps the previous chunk's compute;
+ * 8K items still fill an H100 (132 SMs x 64-thread groups many times over).
+ */
+const CHUNK_ITEMS = 8192;
 /** Verdict bytes per item on the device (one u32: WGSL stores whole words). */
 const VERDICT_BYTES = 4;
 /** Messages up to this size are hashed one-shot from a scratch copy of R || A || M (crypto.hash is ~2x cheaper than a Hash object). */
@@ -56,8 +63,9 @@ export const gpuKernel: GpuKernel<Ed25519Columns, Uint8Array> = {
   workgroupSize: 64,
   inputBindings: 1,
   tables: () => [(table ??= baseTable())],
+  // Chunks of at most CHUNK_ITEMS: the host packs chunk k+1 (SHA-512, mod L) while the GPU verifies chunk k.
   chunkEnd: (_input, start, end, maxBindingBytes) =>
-    Math.min(end, start + Math.max(1, Math.floor(maxBindingBytes / RECORD_BYTES))),
+    Math.min(end, start + Math.max(1, Math.min(CHUNK_ITEMS, Math.floor(maxBindingBytes / RECORD_BYTES)))),
   pack: (input, start, end) => [packRecords(input, start, end)],
   outputBytes: (count) => count * VERDICT_BYTES,
   invocations: (count) => count,
