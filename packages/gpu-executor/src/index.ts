@@ -33,3 +33,25 @@ export {
   type RuntimeInfo,
   type RuntimeOptions,
 } from './runtime.js';
+export { AdaptiveStrategy, type AdaptiveHistoryEntry, type AdaptiveStrategyOptions } from './scheduler/adaptive-strategy.js';
+export { CostModelStrategy, splitShare, type CostModelStrategyOptions } from './scheduler/cost-model-strategy.js';
+export { crossover, fitPowerModel, predict, type CostSample, type FitOptions, type FittedModel, type PowerModel } from './scheduler/cost-fit.js';
+export {
+  ModelStore,
+  defaultModelPath,
+  gpuFingerprint,
+  machineFingerprint,
+  type CostModelFile,
+  type ModelStoreOptions,
+  type ModelSummary,
+} from './scheduler/model-store.js';
+export {
+  BATCH_DURATION_BUCKETS,
+  BUILTIN_KERNELS,
+  BUILTIN_STRATEGIES,
+  ERROR_CODES,
+  createMetrics,
+  type ExecutorMetrics,
+  type MetricsOptions,
+  type MetricsSource,
+} from './metrics/index.js';

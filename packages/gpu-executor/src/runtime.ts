@@ -8,7 +8,11 @@ import { kernel as ed25519Kernel, toEd25519Columns } from './kernels/ed25519/ind
 import type { Columns, Kernel, TypedArray } from './kernels/kernel.js';
 import { kernel as sha256Kernel, toSha256Columns } from './kernels/sha256/index.js';
 import { kernel as vectorAddKernel } from './kernels/vector-add/index.js';
+import type { Registry } from 'prom-client';
+import { createMetrics, type ExecutorMetrics } from './metrics/index.js';
+import { CostModelStrategy } from './scheduler/cost-model-strategy.js';
 import { HybridScheduler, type ScheduleOptions, type SchedulerOptions } from './scheduler/hybrid-scheduler.js';
+import { ModelStore, machineFingerprint } from './scheduler/model-store.js';
 import type { RoutingStrategy } from './scheduler/strategy.js';
 import type { ExecResult } from './types.js';
 
@@ -21,11 +25,26 @@ export interface RuntimeOptions {
   gpuBackend?: GpuBackendChoice;
   /** Let `auto` route to a software GPU adapter too (tests of routing on machines without a GPU). Default false. */
   autoSoftwareGpu?: boolean;
-  /** Routing strategy for every kernel (a factory, since strategies keep per-kernel state). */
+  /**
+   * Routing strategy for every kernel (a factory, since strategies keep per-kernel state).
+   * Default: a CostModelStrategy per kernel, all sharing `models`.
+   */
   strategy?: (kernel: Kernel<never, never>) => RoutingStrategy;
   /** Hooks passed to every scheduler (metrics). */
   onBatch?: SchedulerOptions['onBatch'];
   onDecision?: SchedulerOptions['onDecision'];
+  /**
+   * The cost models of the default strategy. Default: a store on `modelPath`,
+   * loaded when the runtime is created and saved when it closes. `false`: in
+   * memory only. A store passed in is used as it is (not loaded, not saved).
+   */
+  models?: ModelStore | false;
+  /** File of the default model store; default `$SUPERVM_COST_MODEL_PATH` or `<cache>/supervm/cost-models.json`. */
+  modelPath?: string;
+  /** Prometheus metrics: an instance from `createMetrics`, or true for one on a new registry. */
+  metrics?: ExecutorMetrics | boolean;
+  /** Create the metrics on this registry (implies `metrics`). */
+  registry?: Registry;
 }
 
 export interface RuntimeInfo {
@@ -37,6 +56,11 @@ export interface RuntimeInfo {
 export class Runtime {
   readonly pool: WorkerPool;
   readonly devices: GpuDeviceManager | undefined;
+  /** The cost models the default strategy learns into. */
+  readonly models: ModelStore;
+  /** The Prometheus metrics this runtime reports to, if any. */
+  readonly metrics: ExecutorMetrics | undefined;
+  readonly #ownsModels: boolean;
   readonly #options: RuntimeOptions;
   readonly #schedulers = new Map<string, Promise<HybridScheduler<never, never>>>();
 
@@ -45,6 +69,19 @@ export class Runtime {
     this.pool = new WorkerPool(options.threads === undefined ? {} : { threads: options.threads });
     const gpuOff = options.gpu === false || process.env.SUPERVM_GPU === '0';
     this.devices = gpuOff ? undefined : new GpuDeviceManager(options.gpuBackend ? { backend: options.gpuBackend } : {});
+    this.#ownsModels = !(options.models instanceof ModelStore);
+    if (options.models instanceof ModelStore) {
+      this.models = options.models;
+    } else {
+      const path = options.models === false ? false : options.modelPath;
+      this.models = new ModelStore({ ...(path === undefined ? {} : { path }), cpuFingerprint: machineFingerprint({ threads: this.pool.threads }) });
+      this.models.load();
+    }
+    if (typeof options.metrics === 'object') this.metrics = options.metrics;
+    else if (options.metrics === true || options.registry !== undefined) {
+      this.metrics = createMetrics(options.registry ? { registry: options.registry } : {});
+    } else this.metrics = undefined;
+    this.metrics?.bind(this);
   }
 
   /** The scheduler for a kernel (CPU pool + shared GPU), created once. */
@@ -68,11 +105,15 @@ export class Runtime {
       await gpu.ready();
       // A software rasterizer is exact but slower than the CPU: only an explicit device 'gpu' uses it.
       autoGpu = this.devices.context?.adapter.software !== true || this.#options.autoSoftwareGpu === true;
+      // The GPU half of the models' machine fingerprint.
+      if (this.devices.context) this.models.setGpu(this.devices.context.adapter);
     }
-    const { strategy, onBatch, onDecision } = this.#options;
+    const { strategy } = this.#options;
+    const onBatch = joinHooks(this.#options.onBatch, this.metrics?.onBatch);
+    const onDecision = joinHooks(this.#options.onDecision, this.metrics?.onDecision);
     return new HybridScheduler<I, O>(cpu, gpu, {
       autoGpu,
-      ...(strategy ? { strategy: strategy(kernel as unknown as Kernel<never, never>) } : {}),
+      strategy: strategy ? strategy(kernel as unknown as Kernel<never, never>) : new CostModelStrategy(kernel, { store: this.models }),
       ...(onBatch ? { onBatch } : {}),
       ...(onDecision ? { onDecision } : {}),
     });
@@ -91,7 +132,19 @@ export class Runtime {
     await Promise.all(schedulers.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
     await this.pool.close();
     await this.devices?.close();
+    // Saving warns on failure and never throws.
+    if (this.#ownsModels && this.models.dirty) await this.models.save();
   }
+}
+
+/** Calls both hooks (either may be absent); undefined when neither is given. */
+function joinHooks<A extends unknown[]>(a: ((...args: A) => void) | undefined, b: ((...args: A) => void) | undefined): ((...args: A) => void) | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return (...args: A) => {
+    a(...args);
+    b(...args);
+  };
 }
 
 let shared: Runtime | undefined;

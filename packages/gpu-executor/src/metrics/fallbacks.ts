@@ -1,0 +1,11 @@
+import { Counter, type Registry } from 'prom-client';
+
+/** `supervm_fallbacks_total{kernel, reason}`: GPU batches re-run on the CPU; reason is the ExecutorError code. */
+export function fallbacksCounter(registry: Registry): Counter<'kernel' | 'reason'> {
+  return new Counter({
+    name: 'supervm_fallbacks_total',
+    help: 'Batches whose GPU run failed and were re-run on the CPU, by kernel and ExecutorError code',
+    labelNames: ['kernel', 'reason'] as const,
+    registers: [registry],
+  });
+}

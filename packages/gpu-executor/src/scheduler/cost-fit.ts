@@ -1,0 +1,180 @@
+/**
+ * The cost model of one kernel on one device: time(w) = a * w^b + c (ms), where
+ * w is the batch's work units. Fitted by least squares on relative error, so a
+ * 50 µs batch counts as much as a 5 s one: for each exponent b on a grid the
+ * model is linear in (a, c) and has a closed-form solution (a > 0, c >= 0);
+ * the best b is refined by golden-section search, then samples whose relative
+ * residual is far above the rest (a GC pause, a first batch that compiled a
+ * pipeline) are dropped and the fit is repeated once.
+ */
+
+export interface PowerModel {
+  /** ms per work unit^b. */
+  a: number;
+  /** Exponent: 1 is linear in work; below 1, economies of scale. */
+  b: number;
+  /** Fixed cost per batch, ms (dispatch, transfer setup, worker round trip). */
+  c: number;
+}
+
+export interface FittedModel extends PowerModel {
+  /** Samples the fit used (after outlier rejection). */
+  samples: number;
+  /** Root mean square of the relative residuals: 0.1 is ~10 % typical error. */
+  rmsRelError: number;
+}
+
+export interface CostSample {
+  work: number;
+  ms: number;
+}
+
+export interface FitOptions {
+  /** Exponent range searched; default [0.25, 2]. */
+  bMin?: number;
+  bMax?: number;
+}
+
+/** Smallest time a sample may claim, so relative errors stay finite. */
+const MIN_MS = 1e-6;
+const B_STEP = 0.025;
+
+export function predict(model: PowerModel, work: number): number {
+  return model.a * Math.pow(Math.max(work, 0), model.b) + model.c;
+}
+
+interface LinearFit {
+  a: number;
+  c: number;
+  sse: number;
+}
+
+/** Best (a, c) for a fixed b: minimizes sum(((a * x_i + c) / t_i - 1)^2) with a > 0, c >= 0. */
+function fitLinear(x: readonly number[], t: readonly number[]): LinearFit {
+  let sxx = 0;
+  let sx = 0;
+  let s1 = 0;
+  let sxt = 0;
+  let st = 0;
+  for (let i = 0; i < x.length; i++) {
+    const u = 1 / t[i]!;
+    const u2 = u * u;
+    const xi = x[i]!;
+    sxx += u2 * xi * xi;
+    sx += u2 * xi;
+    s1 += u2;
+    sxt += u * xi;
+    st += u;
+  }
+  const det = sxx * s1 - sx * sx;
+  let a = det > 0 ? (sxt * s1 - sx * st) / det : 0;
+  let c = det > 0 ? (sxx * st - sx * sxt) / det : 0;
+  if (!(det > 0) || c < 0) {
+    // No fixed cost: a alone.
+    c = 0;
+    a = sxx > 0 ? sxt / sxx : 0;
+  }
+  if (!(a > 0)) {
+    // Time does not grow with work over these samples: a constant, a kept just positive.
+    a = 1e-12;
+    c = Math.max(0, (st - a * sx) / s1);
+  }
+  let sse = 0;
+  for (let i = 0; i < x.length; i++) {
+    const r = (a * x[i]! + c) / t[i]! - 1;
+    sse += r * r;
+  }
+  return { a, c, sse };
+}
+
+function fitOnce(samples: readonly CostSample[], bMin: number, bMax: number): FittedModel {
+  // Work normalized by its geometric mean keeps w^b well scaled for any b.
+  let logSum = 0;
+  for (const s of samples) logSum += Math.log(Math.max(s.work, 1));
+  const w0 = Math.exp(logSum / samples.length);
+  const norm = samples.map((s) => Math.max(s.work, 0) / w0);
+  const t = samples.map((s) => Math.max(s.ms, MIN_MS));
+  const at = (b: number): LinearFit => fitLinear(norm.map((w) => Math.pow(w, b)), t);
+
+  let bestB = bMin;
+  let best = at(bMin);
+  for (let b = bMin + B_STEP; b <= bMax + 1e-9; b += B_STEP) {
+    const fit = at(b);
+    if (fit.sse < best.sse) {
+      best = fit;
+      bestB = b;
+    }
+  }
+  // Golden-section search within one grid step either side.
+  let lo = Math.max(bMin, bestB - B_STEP);
+  let hi = Math.min(bMax, bestB + B_STEP);
+  const g = (Math.sqrt(5) - 1) / 2;
+  for (let i = 0; i < 30; i++) {
+    const m1 = hi - g * (hi - lo);
+    const m2 = lo + g * (hi - lo);
+    if (at(m1).sse <= at(m2).sse) hi = m2;
+    else lo = m1;
+  }
+  const refined = at((lo + hi) / 2);
+  if (refined.sse < best.sse) {
+    best = refined;
+    bestB = (lo + hi) / 2;
+  }
+  return {
+    a: best.a / Math.pow(w0, bestB),
+    b: bestB,
+    c: best.c,
+    samples: samples.length,
+    rmsRelError: Math.sqrt(best.sse / samples.length),
+  };
+}
+
+/**
+ * Fits time(w) = a * w^b + c to the samples; undefined with fewer than 2 usable
+ * samples. Deterministic: the same samples always give the same model.
+ */
+export function fitPowerModel(samples: readonly CostSample[], options: FitOptions = {}): FittedModel | undefined {
+  const { bMin = 0.25, bMax = 2 } = options;
+  const usable = samples.filter((s) => Number.isFinite(s.work) && s.work >= 0 && Number.isFinite(s.ms) && s.ms >= 0);
+  if (usable.length < 2) return undefined;
+  const first = fitOnce(usable, bMin, bMax);
+  if (usable.length < 4) return first;
+  // One round of outlier rejection on relative residuals.
+  const residuals = usable.map((s) => Math.abs(predict(first, s.work) / Math.max(s.ms, MIN_MS) - 1));
+  const sorted = [...residuals].sort((x, y) => x - y);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  const cutoff = Math.max(0.25, 4 * median);
+  const kept = usable.filter((_, i) => residuals[i]! <= cutoff);
+  if (kept.length === usable.length || kept.length < 3 || kept.length < usable.length * 0.75) return first;
+  return fitOnce(kept, bMin, bMax);
+}
+
+/**
+ * Work where the second model becomes faster than the first, searched on
+ * [lo, hi]: undefined when one is faster over the whole range.
+ */
+export function crossover(first: PowerModel, second: PowerModel, lo = 1, hi = 1e10): number | undefined {
+  const diff = (w: number): number => predict(first, w) - predict(second, w);
+  const steps = 400;
+  const ratio = Math.pow(hi / lo, 1 / steps);
+  let prevW = lo;
+  let prev = diff(lo);
+  for (let i = 1; i <= steps; i++) {
+    const w = lo * Math.pow(ratio, i);
+    const d = diff(w);
+    if (prev <= 0 && d > 0) {
+      // Bisect on the log scale.
+      let a = prevW;
+      let b = w;
+      for (let k = 0; k < 60; k++) {
+        const m = Math.sqrt(a * b);
+        if (diff(m) > 0) b = m;
+        else a = m;
+      }
+      return b;
+    }
+    prevW = w;
+    prev = d;
+  }
+  return undefined;
+}

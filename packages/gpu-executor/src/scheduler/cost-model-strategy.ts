@@ -1,0 +1,205 @@
+import type { CostHint } from '../kernels/kernel.js';
+import type { DeviceKind } from '../types.js';
+import { predict, type FittedModel } from './cost-fit.js';
+import { ModelStore } from './model-store.js';
+import type { RoutingContext, RoutingDecision, RoutingSample, RoutingStrategy } from './strategy.js';
+
+export interface CostModelStrategyOptions {
+  /** Where models live (shared by the strategies of every kernel). Default: an in-memory store. */
+  store?: ModelStore;
+  /**
+   * Smallest batch (items) worth sending to an untried device to measure it.
+   * Default: 1/16 of the kernel's `gpuThreshold` hint (at least 1).
+   */
+  minExploreItems?: number;
+  /** Split a batch only when its predicted finish is below this fraction of the best single device. Default 0.9. */
+  splitGain?: number;
+  /** Fewest items a batch must have to be split. Default 2. */
+  minSplitItems?: number;
+  /**
+   * Every this many model-based decisions, run the batch on the device that
+   * lost if its prediction is within `refreshWithin` of the winner's, so a
+   * model that is never chosen still gets fresh samples. 0 disables. Default 32.
+   */
+  refreshEvery?: number;
+  /** Default 2 (the loser predicted at most 2x the winner). */
+  refreshWithin?: number;
+}
+
+type Finish = { device: DeviceKind; ms: number };
+
+function ms(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toPrecision(2);
+}
+
+/**
+ * Routes by predicted finish time. Per kernel and device, a model
+ * time(w) = a * w^b + c is fitted from observed batches (see `fitPowerModel`);
+ * a batch goes to the device that would finish it first, counting the work
+ * already queued on each, or is split between both so they finish together
+ * when that beats the best single device by 10 %.
+ *
+ * Until both models are trusted (samples in 3 power-of-two buckets of work),
+ * batches of at least `minExploreItems` go to a device that has no sample of
+ * that size yet (exploration); with a few samples on both, the nearest sample
+ * scaled linearly predicts; with none, the kernel's threshold hint decides.
+ */
+export class CostModelStrategy implements RoutingStrategy {
+  readonly name = 'cost-model';
+  readonly kernel: string;
+  readonly store: ModelStore;
+  readonly #hint: CostHint | undefined;
+  readonly #minExploreItems: number;
+  readonly #splitGain: number;
+  readonly #minSplitItems: number;
+  readonly #refreshEvery: number;
+  readonly #refreshWithin: number;
+  #modelDecisions = 0;
+
+  constructor(kernel: string | { name: string; cost?: CostHint }, options: CostModelStrategyOptions = {}) {
+    this.kernel = typeof kernel === 'string' ? kernel : kernel.name;
+    this.#hint = typeof kernel === 'string' ? undefined : kernel.cost;
+    this.store = options.store ?? new ModelStore({ path: false });
+    const {
+      minExploreItems = Math.max(1, Math.floor((this.#hint?.gpuThreshold ?? 16) / 16)),
+      splitGain = 0.9,
+      minSplitItems = 2,
+      refreshEvery = 32,
+      refreshWithin = 2,
+    } = options;
+    if (!Number.isInteger(minExploreItems) || minExploreItems < 0) throw new TypeError(`minExploreItems must be an integer >= 0, got ${minExploreItems}`);
+    if (!(splitGain > 0 && splitGain <= 1)) throw new TypeError(`splitGain must be in (0, 1], got ${splitGain}`);
+    if (!Number.isInteger(minSplitItems) || minSplitItems < 2) throw new TypeError(`minSplitItems must be an integer >= 2, got ${minSplitItems}`);
+    if (!Number.isInteger(refreshEvery) || refreshEvery < 0) throw new TypeError(`refreshEvery must be an integer >= 0, got ${refreshEvery}`);
+    if (!(refreshWithin >= 1)) throw new TypeError(`refreshWithin must be >= 1, got ${refreshWithin}`);
+    this.#minExploreItems = minExploreItems;
+    this.#splitGain = splitGain;
+    this.#minSplitItems = minSplitItems;
+    this.#refreshEvery = refreshEvery;
+    this.#refreshWithin = refreshWithin;
+  }
+
+  /** The trusted model of a device, if any. */
+  model(device: DeviceKind, kernel = this.kernel): FittedModel | undefined {
+    return this.store.model(kernel, device);
+  }
+
+  /** Predicted ms of `work` on `device` (trusted model only). */
+  predict(device: DeviceKind, work: number, kernel = this.kernel): number | undefined {
+    return this.store.predict(kernel, device, work);
+  }
+
+  observe(sample: RoutingSample): void {
+    this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
+  }
+
+  /** Loads the store's file (see `ModelStore.load`). */
+  load(): boolean {
+    return this.store.load();
+  }
+
+  /** Saves the store's file; never throws (see `ModelStore.save`). */
+  save(): Promise<boolean> {
+    return this.store.save();
+  }
+
+  decide(ctx: RoutingContext): RoutingDecision {
+    if (!ctx.gpuAvailable) return { device: 'cpu', reason: 'gpu unavailable' };
+    const kernel = ctx.kernel;
+    const cpu = this.store.model(kernel, 'cpu');
+    const gpu = this.store.model(kernel, 'gpu');
+    if (cpu !== undefined && gpu !== undefined) return this.#byModels(ctx, cpu, gpu);
+
+    // Exploration: measure an untrusted device at a size it has not run yet.
+    if (ctx.items >= this.#minExploreItems && ctx.items > 0) {
+      const candidates = (['gpu', 'cpu'] as const).filter(
+        (d) => (d === 'cpu' ? cpu : gpu) === undefined && !this.store.hasBucket(kernel, d, ctx.work),
+      );
+      candidates.sort((x, y) => this.store.samples(kernel, x).length - this.store.samples(kernel, y).length);
+      const pick = candidates[0];
+      if (pick !== undefined) return { device: pick, reason: `explore: no ${pick} sample near work ${ctx.work} yet` };
+    }
+
+    // A few samples on both: the nearest sample (or a trusted model) scaled linearly.
+    const cpuEst = this.#estimate(kernel, 'cpu', ctx.work, ctx.queued.cpu);
+    const gpuEst = this.#estimate(kernel, 'gpu', ctx.work, ctx.queued.gpu);
+    if (cpuEst !== undefined && gpuEst !== undefined) {
+      const best: Finish = gpuEst < cpuEst ? { device: 'gpu', ms: gpuEst } : { device: 'cpu', ms: cpuEst };
+      return { device: best.device, reason: `nearest samples: cpu ${ms(cpuEst)} ms, gpu ${ms(gpuEst)} ms` };
+    }
+
+    // Nothing measured: the kernel's own hint.
+    const threshold = this.#hint?.gpuThreshold;
+    if (threshold !== undefined && ctx.items >= threshold) return { device: 'gpu', reason: `prior: items ${ctx.items} >= hint ${threshold}` };
+    return { device: 'cpu', reason: threshold === undefined ? 'prior: cpu' : `prior: items ${ctx.items} < hint ${threshold}` };
+  }
+
+  /** A rough finish time from a trusted model, else the nearest sample scaled linearly. */
+  #estimate(kernel: string, device: DeviceKind, work: number, queued: number): number | undefined {
+    const model = this.store.model(kernel, device);
+    if (model !== undefined) return (queued > 0 ? predict(model, queued) : 0) + predict(model, work);
+    const s = this.store.nearest(kernel, device, work);
+    if (s === undefined) return undefined;
+    const perUnit = s.ms / Math.max(s.work, 1);
+    return perUnit * (Math.max(queued, 0) + Math.max(work, 1));
+  }
+
+  #byModels(ctx: RoutingContext, cpu: FittedModel, gpu: FittedModel): RoutingDecision {
+    const { work, items } = ctx;
+    const waitCpu = ctx.queued.cpu > 0 ? predict(cpu, ctx.queued.cpu) : 0;
+    const waitGpu = ctx.queued.gpu > 0 ? predict(gpu, ctx.queued.gpu) : 0;
+    const finishCpu = waitCpu + predict(cpu, work);
+    const finishGpu = waitGpu + predict(gpu, work);
+    const best: Finish = finishGpu < finishCpu ? { device: 'gpu', ms: finishGpu } : { device: 'cpu', ms: finishCpu };
+    const other: Finish = best.device === 'gpu' ? { device: 'cpu', ms: finishCpu } : { device: 'gpu', ms: finishGpu };
+    const predicted = `cpu ${ms(finishCpu)} ms, gpu ${ms(finishGpu)} ms`;
+
+    if (items >= this.#minSplitItems && work > 0) {
+      const split = splitShare(cpu, gpu, work, waitCpu, waitGpu);
+      if (split !== undefined && split.finishMs < this.#splitGain * best.ms) {
+        return {
+          device: 'split',
+          gpuShare: split.gpuShare,
+          reason: `split ${(split.gpuShare * 100).toFixed(1)} % to gpu: ${ms(split.finishMs)} ms vs ${predicted}`,
+        };
+      }
+    }
+    this.#modelDecisions++;
+    if (this.#refreshEvery > 0 && this.#modelDecisions % this.#refreshEvery === 0 && other.ms <= this.#refreshWithin * best.ms) {
+      return { device: other.device, reason: `refresh the ${other.device} model: ${predicted}` };
+    }
+    return { device: best.device, reason: `earliest finish: ${predicted}` };
+  }
+}
+
+/**
+ * The GPU share of a batch at which both devices, each with its queue, finish
+ * together: starts from GPU throughput / (CPU + GPU throughput) at this size
+ * and is solved exactly by bisection (fixed costs and queues move it). Undefined
+ * when one device alone finishes first even with the whole batch.
+ */
+export function splitShare(
+  cpu: FittedModel | { a: number; b: number; c: number },
+  gpu: FittedModel | { a: number; b: number; c: number },
+  work: number,
+  waitCpu = 0,
+  waitGpu = 0,
+): { gpuShare: number; finishMs: number; throughputShare: number } | undefined {
+  const tc = (w: number): number => waitCpu + predict(cpu, w);
+  const tg = (w: number): number => waitGpu + predict(gpu, w);
+  const throughputCpu = work / predict(cpu, work);
+  const throughputGpu = work / predict(gpu, work);
+  const throughputShare = throughputGpu / (throughputCpu + throughputGpu);
+  // f(s) > 0: the CPU part finishes later; f decreases in s.
+  const f = (s: number): number => tc((1 - s) * work) - tg(s * work);
+  if (f(0) <= 0 || f(1) >= 0) return undefined;
+  let lo = 0;
+  let hi = 1;
+  let s = Math.min(Math.max(throughputShare, 1e-9), 1 - 1e-9);
+  for (let i = 0; i < 60; i++) {
+    if (f(s) > 0) lo = s;
+    else hi = s;
+    s = (lo + hi) / 2;
+  }
+  return { gpuShare: s, finishMs: Math.max(tc((1 - s) * work), tg(s * work)), throughputShare };
+}

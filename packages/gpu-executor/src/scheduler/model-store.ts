@@ -1,0 +1,381 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { GpuAdapterDescription } from '../gpu/device.js';
+import type { DeviceKind } from '../types.js';
+import { fitPowerModel, predict, type CostSample, type FittedModel } from './cost-fit.js';
+
+/** What the file says it is; anything else is not ours. */
+const FORMAT = 'supervm-cost-models';
+const VERSION = 1;
+
+/** The model file's shape (version 1). */
+export interface CostModelFile {
+  format: typeof FORMAT;
+  version: typeof VERSION;
+  savedAt: string;
+  models: Array<{
+    kernel: string;
+    device: DeviceKind;
+    /** The machine the samples were measured on (see `machineFingerprint`). */
+    fingerprint: string;
+    /** [work units, ms] pairs. */
+    samples: Array<[number, number]>;
+    /** The fit at save time, for people reading the file; the samples are what is loaded. */
+    fit?: { a: number; b: number; c: number; rmsRelError: number };
+  }>;
+}
+
+export interface ModelStoreOptions {
+  /** File to load from and save to; `false` keeps the models in memory only. Default `defaultModelPath()`. */
+  path?: string | false;
+  /** Fingerprint of the CPU side; default from `machineFingerprint()`. */
+  cpuFingerprint?: string;
+  /** Fingerprint of the GPU side; set later with `setGpu` when the adapter is known. Default `<cpu>;gpu=unknown`. */
+  gpuFingerprint?: string;
+  /** Samples kept per power-of-two bucket of work. Default 5. */
+  samplesPerBucket?: number;
+  /** Distinct power-of-two work buckets (spanning at least 4x) before a model is trusted. Default 3. */
+  minBuckets?: number;
+}
+
+export interface ModelSummary {
+  kernel: string;
+  device: DeviceKind;
+  fingerprint: string;
+  samples: number;
+  buckets: number;
+  trusted: boolean;
+  fit: FittedModel | undefined;
+}
+
+/** `$SUPERVM_COST_MODEL_PATH`, else `$XDG_CACHE_HOME/supervm/cost-models.json`, else `~/.cache/supervm/cost-models.json`. */
+export function defaultModelPath(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env['SUPERVM_COST_MODEL_PATH'];
+  if (explicit) return explicit;
+  const xdg = env['XDG_CACHE_HOME'];
+  const cache = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+  return join(cache, 'supervm', 'cost-models.json');
+}
+
+/**
+ * The CPU side of the machine fingerprint: CPU model, core count and the
+ * worker threads measured with. A file moved to another machine (or run with
+ * another pool size) does not match, so its models are not trusted there.
+ */
+export function machineFingerprint(options: { threads?: number } = {}): string {
+  const model = (cpus()[0]?.model ?? 'unknown').trim().replace(/\s+/g, ' ');
+  const cores = availableParallelism();
+  return `cpu=${model};cores=${cores};threads=${options.threads ?? cores}`;
+}
+
+/** The GPU side: the CPU fingerprint plus the adapter (backend, vendor, device, description). */
+export function gpuFingerprint(cpuFingerprint: string, adapter: Pick<GpuAdapterDescription, 'backend' | 'vendor' | 'device' | 'description'>): string {
+  const name = [adapter.vendor, adapter.device, adapter.description].filter(Boolean).join(' ').trim().replace(/\s+/g, ' ');
+  return `${cpuFingerprint};gpu=${adapter.backend}:${name || 'unnamed'}`;
+}
+
+interface Entry {
+  kernel: string;
+  device: DeviceKind;
+  fingerprint: string;
+  /** Samples per floor(log2(work)) bucket, oldest first. */
+  buckets: Map<number, CostSample[]>;
+  fit: FittedModel | undefined;
+  stale: boolean;
+}
+
+function bucketOf(work: number): number {
+  return Math.floor(Math.log2(Math.max(work, 1)));
+}
+
+function isDevice(value: unknown): value is DeviceKind {
+  return value === 'cpu' || value === 'gpu';
+}
+
+function warn(message: string): void {
+  process.emitWarning(message, { type: 'SuperVMWarning', code: 'SUPERVM_COST_MODEL' });
+}
+
+/** Checks a parsed file; returns why it is not a model file, or undefined. */
+function problemWith(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return 'not a JSON object';
+  const file = data as Partial<CostModelFile>;
+  if (file.format !== FORMAT) return `format is not ${JSON.stringify(FORMAT)}`;
+  if (file.version !== VERSION) return `unsupported version ${JSON.stringify(file.version)}`;
+  if (!Array.isArray(file.models)) return 'models is not an array';
+  for (const [i, m] of file.models.entries()) {
+    if (typeof m !== 'object' || m === null) return `models[${i}] is not an object`;
+    if (typeof m.kernel !== 'string' || m.kernel === '') return `models[${i}].kernel is not a string`;
+    if (!isDevice(m.device)) return `models[${i}].device is not cpu or gpu`;
+    if (typeof m.fingerprint !== 'string') return `models[${i}].fingerprint is not a string`;
+    if (!Array.isArray(m.samples)) return `models[${i}].samples is not an array`;
+    for (const s of m.samples as unknown[]) {
+      if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+        return `models[${i}].samples has an entry that is not [work >= 0, ms >= 0]`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Cost models per (kernel, device, machine fingerprint), built from observed
+ * batches and persisted as JSON. Only entries whose fingerprint matches this
+ * machine are used; others found in the file are kept and written back
+ * untouched (one file may serve several machines). A missing file is an empty
+ * store; an unreadable or corrupt one is ignored with one process warning.
+ */
+export class ModelStore {
+  readonly path: string | undefined;
+  readonly cpuFingerprint: string;
+  readonly #samplesPerBucket: number;
+  readonly #minBuckets: number;
+  #gpuFingerprint: string;
+  readonly #entries = new Map<string, Entry>();
+  #dirty = false;
+
+  constructor(options: ModelStoreOptions = {}) {
+    this.path = options.path === false ? undefined : (options.path ?? defaultModelPath());
+    this.cpuFingerprint = options.cpuFingerprint ?? machineFingerprint();
+    this.#gpuFingerprint = options.gpuFingerprint ?? `${this.cpuFingerprint};gpu=unknown`;
+    this.#samplesPerBucket = options.samplesPerBucket ?? 5;
+    this.#minBuckets = options.minBuckets ?? 3;
+    if (!Number.isInteger(this.#samplesPerBucket) || this.#samplesPerBucket < 1) throw new TypeError('samplesPerBucket must be an integer >= 1');
+    if (!Number.isInteger(this.#minBuckets) || this.#minBuckets < 2) throw new TypeError('minBuckets must be an integer >= 2');
+  }
+
+  get gpuFingerprint(): string {
+    return this.#gpuFingerprint;
+  }
+
+  /** Names the GPU adapter once it is open: the GPU side of the fingerprint. */
+  setGpu(adapter: Pick<GpuAdapterDescription, 'backend' | 'vendor' | 'device' | 'description'>): void {
+    this.#gpuFingerprint = gpuFingerprint(this.cpuFingerprint, adapter);
+  }
+
+  /** The fingerprint a device's models are filed under on this machine. */
+  fingerprintOf(device: DeviceKind): string {
+    return device === 'cpu' ? this.cpuFingerprint : this.#gpuFingerprint;
+  }
+
+  /** True when observations were added since the last load or save. */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  #key(fingerprint: string, kernel: string, device: DeviceKind): string {
+    return `${fingerprint}\u0000${kernel}\u0000${device}`;
+  }
+
+  #entry(kernel: string, device: DeviceKind, create: boolean): Entry | undefined {
+    const fingerprint = this.fingerprintOf(device);
+    const key = this.#key(fingerprint, kernel, device);
+    let entry = this.#entries.get(key);
+    if (entry === undefined && create) {
+      entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false };
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Records one batch: `work` units took `ms` on `device`. Empty batches and bad numbers are ignored. */
+  observe(kernel: string, device: DeviceKind, work: number, ms: number): void {
+    if (!(work > 0) || !Number.isFinite(work) || !(ms >= 0) || !Number.isFinite(ms)) return;
+    const entry = this.#entry(kernel, device, true);
+    if (entry === undefined) return;
+    this.#add(entry, { work, ms });
+    this.#dirty = true;
+  }
+
+  #add(entry: Entry, sample: CostSample): void {
+    const b = bucketOf(sample.work);
+    let list = entry.buckets.get(b);
+    if (list === undefined) {
+      list = [];
+      entry.buckets.set(b, list);
+    }
+    list.push(sample);
+    if (list.length > this.#samplesPerBucket) list.shift();
+    entry.stale = true;
+  }
+
+  /** Every sample of a device's model on this machine. */
+  samples(kernel: string, device: DeviceKind): CostSample[] {
+    const entry = this.#entry(kernel, device, false);
+    return entry ? [...entry.buckets.values()].flat() : [];
+  }
+
+  /** Whether the power-of-two bucket of `work` has a sample on this device. */
+  hasBucket(kernel: string, device: DeviceKind, work: number): boolean {
+    return this.#entry(kernel, device, false)?.buckets.has(bucketOf(work)) ?? false;
+  }
+
+  /** The sample whose work is nearest `work` on the log scale. */
+  nearest(kernel: string, device: DeviceKind, work: number): CostSample | undefined {
+    let best: CostSample | undefined;
+    let bestDist = Infinity;
+    const lw = Math.log(Math.max(work, 1));
+    for (const s of this.samples(kernel, device)) {
+      const d = Math.abs(Math.log(Math.max(s.work, 1)) - lw);
+      if (d < bestDist) {
+        best = s;
+        bestDist = d;
+      }
+    }
+    return best;
+  }
+
+  /** Whether the samples are spread enough (distinct buckets spanning 4x or more) to trust a fit. */
+  isTrusted(kernel: string, device: DeviceKind): boolean {
+    const entry = this.#entry(kernel, device, false);
+    if (entry === undefined || entry.buckets.size < this.#minBuckets) return false;
+    const keys = [...entry.buckets.keys()];
+    return Math.max(...keys) - Math.min(...keys) >= 2;
+  }
+
+  /** The fitted model, whether or not it is trusted yet (undefined below 2 samples). */
+  fit(kernel: string, device: DeviceKind): FittedModel | undefined {
+    const entry = this.#entry(kernel, device, false);
+    if (entry === undefined) return undefined;
+    if (entry.stale) {
+      entry.fit = fitPowerModel([...entry.buckets.values()].flat());
+      entry.stale = false;
+    }
+    return entry.fit;
+  }
+
+  /** The fitted model when trusted, else undefined. */
+  model(kernel: string, device: DeviceKind): FittedModel | undefined {
+    return this.isTrusted(kernel, device) ? this.fit(kernel, device) : undefined;
+  }
+
+  /** Predicted ms for `work` on `device` from a trusted model. */
+  predict(kernel: string, device: DeviceKind, work: number): number | undefined {
+    const model = this.model(kernel, device);
+    return model === undefined ? undefined : predict(model, work);
+  }
+
+  /** Forgets this machine's samples of a kernel (one device or both), e.g. before a calibration sweep. */
+  clear(kernel: string, device?: DeviceKind): void {
+    for (const d of device === undefined ? (['cpu', 'gpu'] as const) : [device]) {
+      if (this.#entries.delete(this.#key(this.fingerprintOf(d), kernel, d))) this.#dirty = true;
+    }
+  }
+
+  /** The models of this machine, every kernel and device. */
+  summary(): ModelSummary[] {
+    const out: ModelSummary[] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.fingerprint !== this.fingerprintOf(entry.device)) continue;
+      out.push({
+        kernel: entry.kernel,
+        device: entry.device,
+        fingerprint: entry.fingerprint,
+        samples: [...entry.buckets.values()].reduce((n, l) => n + l.length, 0),
+        buckets: entry.buckets.size,
+        trusted: this.isTrusted(entry.kernel, entry.device),
+        fit: this.fit(entry.kernel, entry.device),
+      });
+    }
+    return out.sort((x, y) => x.kernel.localeCompare(y.kernel) || x.device.localeCompare(y.device));
+  }
+
+  /** The whole store (every fingerprint) in the file format. */
+  toJSON(): CostModelFile {
+    const models: CostModelFile['models'] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.stale) {
+        entry.fit = fitPowerModel([...entry.buckets.values()].flat());
+        entry.stale = false;
+      }
+      const samples = [...entry.buckets.values()].flat().map((s): [number, number] => [s.work, s.ms]);
+      const { fit } = entry;
+      models.push({
+        kernel: entry.kernel,
+        device: entry.device,
+        fingerprint: entry.fingerprint,
+        samples,
+        ...(fit ? { fit: { a: fit.a, b: fit.b, c: fit.c, rmsRelError: fit.rmsRelError } } : {}),
+      });
+    }
+    return { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), models };
+  }
+
+  /**
+   * Reads the file, replacing what the store holds. Returns true when a file was
+   * loaded; false when there is none, or it is corrupt (then one warning is
+   * emitted and the store starts empty). Never throws.
+   */
+  load(): boolean {
+    if (this.path === undefined) return false;
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`cost model file ${this.path} could not be read, ignoring it: ${(err as Error).message}`);
+      return false;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      warn(`cost model file ${this.path} is not valid JSON, ignoring it: ${(err as Error).message}`);
+      return false;
+    }
+    const problem = problemWith(data);
+    if (problem !== undefined) {
+      warn(`cost model file ${this.path} is not a valid model file (${problem}), ignoring it`);
+      return false;
+    }
+    this.#entries.clear();
+    for (const m of (data as CostModelFile).models) {
+      const key = this.#key(m.fingerprint, m.kernel, m.device);
+      let entry = this.#entries.get(key);
+      if (entry === undefined) {
+        entry = { kernel: m.kernel, device: m.device, fingerprint: m.fingerprint, buckets: new Map(), fit: undefined, stale: false };
+        this.#entries.set(key, entry);
+      }
+      for (const [work, ms] of m.samples) if (work > 0) this.#add(entry, { work, ms });
+    }
+    this.#dirty = false;
+    return true;
+  }
+
+  /** Writes the file (atomically: a temporary file, then rename). Returns false, with a warning, on failure; never throws. */
+  async save(): Promise<boolean> {
+    if (this.path === undefined) return false;
+    const tmp = `${this.path}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      const text = `${JSON.stringify(this.toJSON(), null, 1)}\n`;
+      await mkdir(dirname(this.path), { recursive: true });
+      await writeFile(tmp, text, 'utf8');
+      await rename(tmp, this.path);
+      this.#dirty = false;
+      return true;
+    } catch (err) {
+      warn(`cost models could not be saved to ${this.path}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /** `save` for exit paths that cannot wait. */
+  saveSync(): boolean {
+    if (this.path === undefined) return false;
+    const tmp = `${this.path}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      const text = `${JSON.stringify(this.toJSON(), null, 1)}\n`;
+      mkdirSync(dirname(this.path), { recursive: true });
+      writeFileSync(tmp, text, 'utf8');
+      renameSync(tmp, this.path);
+      this.#dirty = false;
+      return true;
+    } catch (err) {
+      warn(`cost models could not be saved to ${this.path}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+}
+
+export { predict };

@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
+import { Runtime } from '../src/runtime.js';
+import { crossover, fitPowerModel, predict, type PowerModel } from '../src/scheduler/cost-fit.js';
+import { CostModelStrategy, splitShare } from '../src/scheduler/cost-model-strategy.js';
+import { ModelStore, defaultModelPath, machineFingerprint } from '../src/scheduler/model-store.js';
+import type { RoutingContext } from '../src/scheduler/strategy.js';
+import type { DeviceKind } from '../src/types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'supervm-cost-model-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A CPU that is cheap to start and slow per unit, a GPU with a fixed 1.5 ms cost and fast per unit. */
+const CPU: PowerModel = { a: 0.0002, b: 1, c: 0.03 };
+const GPU: PowerModel = { a: 0.00006, b: 0.95, c: 1.5 };
+const truth = (device: DeviceKind, work: number): number => predict(device === 'cpu' ? CPU : GPU, work);
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function ctx(work: number, queued = { cpu: 0, gpu: 0 }): RoutingContext {
+  return { kernel: 'k', items: work, work, gpuAvailable: true, queued };
+}
+
+/** A strategy whose models were fed samples of the true functions over 2^4 .. 2^20. */
+function trained(options: ConstructorParameters<typeof CostModelStrategy>[1] = {}): CostModelStrategy {
+  const s = new CostModelStrategy({ name: 'k', cost: { cpuNsPerItem: 1, gpuBytesPerItem: 4, gpuThreshold: 1 << 12 } }, { refreshEvery: 0, ...options });
+  for (let e = 4; e <= 20; e += 2) {
+    for (const device of ['cpu', 'gpu'] as const) s.observe({ kernel: 'k', device, items: 1 << e, work: 1 << e, durationMs: truth(device, 1 << e) });
+  }
+  return s;
+}
+
+describe('the power-law fit', () => {
+  test('recovers a, b and c from exact samples', () => {
+    const model = { a: 0.002, b: 0.9, c: 0.5 };
+    const fit = fitPowerModel([8, 64, 512, 4096, 32768, 262144].map((w) => ({ work: w, ms: predict(model, w) })))!;
+    assert.ok(Math.abs(fit.b - 0.9) < 0.01, `b ${fit.b}`);
+    assert.ok(Math.abs(fit.a / 0.002 - 1) < 0.05, `a ${fit.a}`);
+    assert.ok(Math.abs(fit.c - 0.5) < 0.01, `c ${fit.c}`);
+    assert.ok(fit.rmsRelError < 1e-3);
+  });
+
+  test('predicts within 10 % under 5 % noise, and one wild outlier is dropped', () => {
+    const r = rng(7);
+    const samples = [];
+    for (let e = 3; e <= 20; e++) for (let k = 0; k < 3; k++) samples.push({ work: 2 ** e, ms: truth('gpu', 2 ** e) * (0.95 + 0.1 * r()) });
+    samples.push({ work: 2 ** 10, ms: 500 }); // a first batch that compiled a pipeline
+    const fit = fitPowerModel(samples)!;
+    for (const w of [10, 1000, 100_000, 1_000_000]) {
+      const err = Math.abs(predict(fit, w) / truth('gpu', w) - 1);
+      assert.ok(err < 0.1, `work ${w}: ${predict(fit, w)} vs ${truth('gpu', w)}`);
+    }
+  });
+
+  test('no fit from fewer than two samples; bad numbers ignored', () => {
+    assert.equal(fitPowerModel([]), undefined);
+    assert.equal(fitPowerModel([{ work: 10, ms: 1 }, { work: NaN, ms: 1 }]), undefined);
+  });
+});
+
+describe('CostModelStrategy decisions', () => {
+  test('finds the crossover and routes either side of it', () => {
+    const s = trained({ splitGain: 0.01 });
+    const cpu = s.model('cpu')!;
+    const gpu = s.model('gpu')!;
+    const expected = crossover(CPU, GPU)!;
+    const found = crossover(cpu, gpu)!;
+    assert.ok(Math.abs(found / expected - 1) < 0.05, `crossover ${found} vs ${expected}`);
+    assert.equal(s.decide(ctx(Math.round(expected / 2))).device, 'cpu');
+    assert.equal(s.decide(ctx(Math.round(expected * 2))).device, 'gpu');
+  });
+
+  test('picks the earliest predicted finish, counting queued work', () => {
+    const s = trained({ splitGain: 0.01 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2_000_000 }), fc.integer({ min: 0, max: 4_000_000 }), fc.integer({ min: 0, max: 4_000_000 }), (work, qc, qg) => {
+        const finish = (d: DeviceKind, q: number): number => (q > 0 ? s.predict(d, q)! : 0) + s.predict(d, work)!;
+        const fc_ = finish('cpu', qc);
+        const fg = finish('gpu', qg);
+        const { device } = s.decide(ctx(work, { cpu: qc, gpu: qg }));
+        assert.equal(device, fg < fc_ ? 'gpu' : 'cpu');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('queued work shifts the choice to the idle device', () => {
+    const s = trained({ splitGain: 0.01 });
+    const w = 50_000;
+    assert.equal(s.decide(ctx(w)).device, 'gpu');
+    assert.equal(s.decide(ctx(w, { cpu: 0, gpu: 3_000_000 })).device, 'cpu');
+    assert.equal(s.decide(ctx(100)).device, 'cpu');
+    assert.equal(s.decide(ctx(100, { cpu: 5_000_000, gpu: 0 })).device, 'gpu');
+  });
+
+  test('a split gives a share at which both devices finish together', () => {
+    const s = trained();
+    const cpu = s.model('cpu')!;
+    const gpu = s.model('gpu')!;
+    const w = 2_000_000;
+    const d = s.decide(ctx(w));
+    assert.equal(d.device, 'split');
+    assert.ok(d.device === 'split');
+    const tc = predict(cpu, (1 - d.gpuShare) * w);
+    const tg = predict(gpu, d.gpuShare * w);
+    assert.ok(Math.abs(tc - tg) / Math.max(tc, tg) < 1e-6, `cpu part ${tc} ms, gpu part ${tg} ms`);
+    assert.ok(Math.max(tc, tg) < 0.9 * Math.min(predict(cpu, w), predict(gpu, w)));
+    // With no fixed costs and linear models, the share is exactly the throughput share.
+    const lin = splitShare({ a: 2, b: 1, c: 0 }, { a: 1, b: 1, c: 0 }, 900)!;
+    assert.ok(Math.abs(lin.gpuShare - 2 / 3) < 1e-9 && Math.abs(lin.throughputShare - 2 / 3) < 1e-9);
+    // Queues move the share: a busy GPU takes less.
+    const busy = splitShare(cpu, gpu, w, 0, 20)!;
+    const idle = splitShare(cpu, gpu, w)!;
+    assert.ok(busy.gpuShare < idle.gpuShare);
+  });
+
+  test('small batches are never split: the split must beat the best device by 10 %', () => {
+    const s = trained();
+    for (const w of [16, 256, 2048]) assert.notEqual(s.decide(ctx(w)).device, 'split');
+  });
+
+  for (const [mode, options] of [
+    ['single devices only', { splitGain: 0.01 }],
+    ['with co-execution', {}],
+  ] as const) {
+    test(`routing regret on a synthetic sweep stays within 1.10 after warm-up (${mode})`, () => {
+      const s = new CostModelStrategy({ name: 'k', cost: { cpuNsPerItem: 1, gpuBytesPerItem: 4, gpuThreshold: 1 << 12 } }, options);
+      const r = rng(42);
+      let chosen = 0;
+      let oracle = 0;
+      let explored = 0;
+      let splits = 0;
+      for (let i = 0; i < 600; i++) {
+        const work = Math.round(10 * Math.pow(10, 5 * r())); // 10 .. 1e6, log-uniform
+        const d = s.decide(ctx(work));
+        let actual: number;
+        if (d.device === 'split') {
+          splits++;
+          const gpuItems = work - Math.min(work, Math.max(0, Math.round(work * (1 - d.gpuShare))));
+          actual = Math.max(truth('cpu', work - gpuItems), truth('gpu', gpuItems));
+        } else {
+          actual = truth(d.device, work) * (0.97 + 0.06 * r());
+          s.observe({ kernel: 'k', device: d.device, items: work, work, durationMs: actual });
+        }
+        if (d.reason.startsWith('explore')) explored++;
+        if (i >= 100) {
+          chosen += actual;
+          // The oracle knows the true functions and picks the faster single device.
+          oracle += Math.min(truth('cpu', work), truth('gpu', work));
+        }
+      }
+      assert.ok(explored > 0 && explored < 30, `explored ${explored}`);
+      assert.ok(chosen / oracle <= 1.1, `regret ${(chosen / oracle).toFixed(3)}`);
+      if (mode === 'with co-execution') assert.ok(splits > 0 && chosen / oracle < 1, `splits ${splits} beat the best single device: ${(chosen / oracle).toFixed(3)}`);
+      else assert.equal(splits, 0);
+    });
+  }
+
+  test('before its models are trusted: explores an untried device, else the hint decides', () => {
+    const s = new CostModelStrategy({ name: 'k', cost: { cpuNsPerItem: 1, gpuBytesPerItem: 4, gpuThreshold: 1600 } });
+    // Below minExploreItems (1600 / 16 = 100): the hint.
+    assert.deepEqual(s.decide(ctx(50)).device, 'cpu');
+    assert.match(s.decide(ctx(50)).reason, /prior/);
+    assert.equal(s.decide(ctx(5000)).device, 'gpu');
+    // Above it, a device without a sample of that size is tried first: the GPU (fewer samples), then the CPU.
+    const first = s.decide(ctx(200));
+    assert.equal(first.device, 'gpu');
+    assert.match(first.reason, /explore/);
+    s.observe({ kernel: 'k', device: 'gpu', items: 200, work: 200, durationMs: 2 });
+    assert.equal(s.decide(ctx(200)).device, 'cpu');
+    s.observe({ kernel: 'k', device: 'cpu', items: 200, work: 200, durationMs: 0.2 });
+    // Both measured at this size: the nearest samples decide.
+    const near = s.decide(ctx(220));
+    assert.equal(near.device, 'cpu');
+    assert.match(near.reason, /nearest/);
+    // No GPU: always the CPU.
+    assert.equal(s.decide({ ...ctx(1e6), gpuAvailable: false }).device, 'cpu');
+  });
+});
+
+describe('the model store', () => {
+  test('models persist and reload with the same fit', async () => {
+    const path = join(dir, 'persist', 'models.json');
+    const a = new ModelStore({ path });
+    const s = new CostModelStrategy('k', { store: a });
+    for (let e = 4; e <= 16; e += 3) s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: truth('cpu', 2 ** e) });
+    assert.equal(a.dirty, true);
+    assert.equal(await s.save(), true);
+    assert.equal(a.dirty, false);
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    assert.equal(file.format, 'supervm-cost-models');
+    assert.equal(file.models[0].fingerprint, machineFingerprint());
+    const b = new ModelStore({ path });
+    assert.equal(b.load(), true);
+    assert.deepEqual(b.model('k', 'cpu'), a.model('k', 'cpu'));
+    assert.ok(b.model('k', 'cpu'));
+    assert.equal(b.model('k', 'gpu'), undefined);
+  });
+
+  test('a corrupt file is ignored with one warning, never a crash', async () => {
+    for (const [name, text] of [
+      ['garbage.json', '{ not json'],
+      ['shape.json', JSON.stringify({ format: 'supervm-cost-models', version: 1, models: [{ kernel: 'k', device: 'tpu', fingerprint: 'x', samples: [] }] })],
+      ['samples.json', JSON.stringify({ format: 'supervm-cost-models', version: 1, models: [{ kernel: 'k', device: 'cpu', fingerprint: 'x', samples: [[1, -2]] }] })],
+    ] as const) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const warnings: Error[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w);
+      process.on('warning', onWarning);
+      const store = new ModelStore({ path });
+      assert.equal(store.load(), false);
+      await new Promise((r) => setImmediate(r));
+      process.off('warning', onWarning);
+      assert.equal(warnings.length, 1, name);
+      assert.match(warnings[0]!.message, /ignoring it/);
+      assert.deepEqual(store.summary(), []);
+    }
+    // A missing file is just empty, without a warning.
+    assert.equal(new ModelStore({ path: join(dir, 'missing.json') }).load(), false);
+  });
+
+  test('a file from another machine is not trusted here, and is kept when saving', async () => {
+    const path = join(dir, 'other-machine.json');
+    const there = new ModelStore({ path, cpuFingerprint: 'cpu=Some Other CPU;cores=64;threads=64', gpuFingerprint: 'cpu=Some Other CPU;cores=64;threads=64;gpu=vulkan:big' });
+    for (const device of ['cpu', 'gpu'] as const) for (let e = 4; e <= 16; e += 3) there.observe('k', device, 2 ** e, truth(device, 2 ** e));
+    assert.ok(there.model('k', 'cpu') && there.model('k', 'gpu'));
+    await there.save();
+    const here = new ModelStore({ path });
+    here.setGpu({ backend: 'opengles', vendor: 'mesa', device: 'llvmpipe', description: 'llvmpipe' });
+    assert.equal(here.load(), true);
+    assert.equal(here.model('k', 'cpu'), undefined);
+    assert.equal(here.model('k', 'gpu'), undefined);
+    assert.deepEqual(here.samples('k', 'cpu'), []);
+    here.observe('k', 'cpu', 100, 1);
+    await here.save();
+    const fingerprints = JSON.parse(readFileSync(path, 'utf8')).models.map((m: { fingerprint: string }) => m.fingerprint);
+    assert.ok(fingerprints.includes('cpu=Some Other CPU;cores=64;threads=64'));
+    assert.ok(fingerprints.includes(machineFingerprint()));
+  });
+
+  test('saving to an impossible path warns and returns false', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'a file, not a folder');
+    const store = new ModelStore({ path: join(blocker, 'models.json') });
+    store.observe('k', 'cpu', 10, 1);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    assert.equal(await store.save(), false);
+    assert.equal(store.saveSync(), false);
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    assert.equal(warnings.length, 2);
+  });
+
+  test('the default path: SUPERVM_COST_MODEL_PATH, else XDG_CACHE_HOME, else ~/.cache', () => {
+    assert.equal(defaultModelPath({ SUPERVM_COST_MODEL_PATH: '/x/m.json' }), '/x/m.json');
+    assert.equal(defaultModelPath({ XDG_CACHE_HOME: '/c' }), join('/c', 'supervm', 'cost-models.json'));
+    assert.match(defaultModelPath({}), /\.cache[/\\]supervm[/\\]cost-models\.json$/);
+  });
+
+  test('the runtime loads the store at creation, learns into it and saves it on close', async () => {
+    const path = join(dir, 'runtime.json');
+    const runtime = new Runtime({ gpu: false, threads: 1, modelPath: path });
+    const scheduler = await runtime.scheduler(vectorAdd);
+    assert.equal(scheduler.strategy.name, 'cost-model');
+    for (const n of [10, 100, 1000]) await scheduler.execute({ a: new Float32Array(n), b: new Float32Array(n) });
+    await runtime.close();
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    const entry = file.models.find((m: { kernel: string }) => m.kernel === 'vector-add');
+    assert.equal(entry.device, 'cpu');
+    assert.equal(entry.samples.length, 3);
+    assert.equal(entry.fingerprint, machineFingerprint({ threads: 1 }));
+    const again = new Runtime({ gpu: false, threads: 1, modelPath: path });
+    assert.equal(again.models.samples('vector-add', 'cpu').length, 3);
+    await again.close();
+  });
+});
