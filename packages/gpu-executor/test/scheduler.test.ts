@@ -100,6 +100,14 @@ describe('co-execution', () => {
     );
   });
 
+  test('each part of a split batch is reported to the strategy as a batch of its own', async () => {
+    const seen: { device: string; items: number }[] = [];
+    const observing = { ...split, observe: (sample: { device: string; items: number }) => seen.push({ device: sample.device, items: sample.items }) };
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy: observing });
+    await s.execute(inputOf(1000));
+    assert.deepEqual(seen, [{ device: 'cpu', items: 500 }, { device: 'gpu', items: 500 }]);
+  });
+
   test('a failing GPU part is re-run on the CPU', async () => {
     const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'throw'), { strategy: split });
     const { output, stats } = await s.execute(inputOf(1001));

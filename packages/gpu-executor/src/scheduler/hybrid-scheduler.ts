@@ -192,6 +192,14 @@ export class HybridScheduler<I, O> {
       cpuStats = cpuPart.value;
     }
     const gpuStats = gpuPart.value;
+    // Each part is a batch of its own to the cost model: how long each device took for its share.
+    if (!fellBack) {
+      const observe = (device: DeviceKind, start: number, end: number, durationMs: number): void => {
+        if (end > start) this.strategy.observe?.({ kernel: this.kernel.name, device, items: end - start, work: this.kernel.work?.(input, start, end) ?? end - start, durationMs });
+      };
+      observe('cpu', 0, cut, cpuStats.durationMs);
+      observe('gpu', cut, items, gpuStats.durationMs);
+    }
     return {
       device: gpuStats.fellBack ? 'cpu' : 'gpu',
       backend: `co-exec(${cpuStats.backend}+${gpuStats.backend})`,
