@@ -5,7 +5,7 @@ import { CONTRACTS, contractId } from './contracts/index.js';
 import { balanceKey, contractKey, nonceKey } from './keys.js';
 import { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
 import { executeSequential, type BlockOutcome } from './sequential.js';
-import { stateRoot } from './state-root.js';
+import { StateRootCache } from './state-root.js';
 import { ChainStore, type BlockRecord } from './store.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, decodeTransaction, type Transaction } from './transaction.js';
 
@@ -64,12 +64,14 @@ export class Chain {
   readonly #pool: BlockStmPool;
   readonly #device: DeviceChoice;
   readonly #state: Map<string, bigint>;
+  readonly #roots: StateRootCache;
   #height: number;
   #root: Uint8Array;
   #closed = false;
 
-  private constructor(store: ChainStore, pool: BlockStmPool, device: DeviceChoice, state: Map<string, bigint>, height: number, root: Uint8Array) {
+  private constructor(store: ChainStore, pool: BlockStmPool, device: DeviceChoice, state: Map<string, bigint>, roots: StateRootCache, height: number, root: Uint8Array) {
     this.#store = store;
+    this.#roots = roots;
     this.#pool = pool;
     this.#device = device;
     this.#state = state;
@@ -83,13 +85,13 @@ export class Chain {
     const store = new ChainStore(path);
     const state = store.loadState();
     const height = store.height();
-    const root = await stateRoot(state, device);
+    const { cache, root } = await StateRootCache.build(state, device);
     const last = height >= 0 ? store.block(height) : undefined;
     if (last && !Buffer.from(last.stateRoot).equals(root)) {
       await store.close();
       throw new Error(`state at ${path} does not match block ${height}'s root: the store is corrupt`);
     }
-    return new Chain(store, new BlockStmPool(threads), device, state, height, root);
+    return new Chain(store, new BlockStmPool(threads), device, state, cache, height, root);
   }
 
   get height(): number {
@@ -228,15 +230,14 @@ export class Chain {
     t0: number,
     partial: Omit<BlockStats, 'rootMs' | 'commitMs' | 'totalMs' | 'tps'> | undefined,
   ): Promise<BlockResult> {
-    const next = new Map(this.#state);
-    for (const [k, v] of changes) next.set(k, v);
     const tRoot = performance.now();
-    const root = await stateRoot(next, this.#device);
+    const { root, apply } = await this.#roots.prepare(this.#state, changes);
     const rootMs = performance.now() - tRoot;
     const height = this.#height + 1;
     const tCommit = performance.now();
     this.#store.commit(changes, { height, stateRoot: root, txIds, receipts: Uint8Array.from(receipts, (r) => Receipt[r]) });
     const commitMs = performance.now() - tCommit;
+    apply();
     for (const [k, v] of changes) this.#state.set(k, v);
     this.#height = height;
     this.#root = root;

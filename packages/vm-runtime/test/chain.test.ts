@@ -116,3 +116,23 @@ describe('Chain', () => {
     }
   });
 });
+
+describe('state root', () => {
+  test('the cached root after each block equals the root of the whole state computed from scratch', async () => {
+    const { StateRootCache, stateRoot } = await import('../src/state-root.js');
+    const state = new Map<string, bigint>([['b/01', 5n], ['n/01', 0n]]);
+    const { cache, root } = await StateRootCache.build(state, 'cpu');
+    assert.deepEqual(root, await stateRoot(state, 'cpu'));
+    for (const changes of [
+      new Map([['b/01', 4n], ['b/00', 1n]]),
+      new Map([['c/x/1', 9n], ['a', 1n], ['zz', 2n], ['b/01', 4n]]),
+      new Map<string, bigint>(),
+      new Map([['b/00', 0n]]),
+    ]) {
+      const next = await cache.prepare(state, changes);
+      next.apply();
+      for (const [k, v] of changes) state.set(k, v);
+      assert.deepEqual(next.root, await stateRoot(state, 'cpu'));
+    }
+  });
+});
