@@ -19,6 +19,9 @@ const d = new GpuDeviceManager();
 console.log(JSON.stringify(await measureGpu(d, { transferBytes: [4 << 20, 64 << 20, 256 << 20], residentElements: [1 << 20, 1 << 24, 1 << 26] }), null, 1));
 await d.close();' > "$out/gpu-micro.json" 2> "$out/gpu-micro.err"
 
+step "supervm calibrate: fit the cost models auto routes by"
+timeout 120 $cli calibrate > "$out/calibrate.txt" 2> "$out/calibrate.err"
+
 step "supervm bench: every kernel, device and peer"
 timeout ${SWEEP_BENCH_TIMEOUT:-360} $cli bench ${SWEEP_BENCH_ARGS:---repeat 3} --json "$out/bench.json" --markdown "$out/bench.md" --chart "$out/bench.svg" > "$out/bench.txt" 2> "$out/bench.err"
 
@@ -26,11 +29,11 @@ step "supervm run: Block-STM by thread count, and end to end with CPU vs GPU ver
 {
   for threads in 1 4 8 16; do
     rm -rf /tmp/sv-run
-    timeout 60 $cli run --blocks 3 --txs 20000 --accounts 20000 --conflict 0.01 --work 4000 --threads $threads --device cpu --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"work4000-c0.01-t$threads\",\"row\":/; s/$/}/"
+    timeout 60 $cli run --blocks 5 --txs 20000 --accounts 20000 --conflict 0.01 --work 4000 --threads $threads --device cpu --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"work4000-c0.01-t$threads\",\"row\":/; s/$/}/"
   done
   for conflict in 0.1 0.5; do
     rm -rf /tmp/sv-run
-    timeout 60 $cli run --blocks 3 --txs 20000 --accounts 20000 --conflict $conflict --work 4000 --threads 16 --device cpu --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"work4000-c$conflict-t16\",\"row\":/; s/$/}/"
+    timeout 60 $cli run --blocks 5 --txs 20000 --accounts 20000 --conflict $conflict --work 4000 --threads 16 --device cpu --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"work4000-c$conflict-t16\",\"row\":/; s/$/}/"
   done
   for device in cpu gpu; do
     rm -rf /tmp/sv-run
@@ -40,6 +43,7 @@ step "supervm run: Block-STM by thread count, and end to end with CPU vs GPU ver
 
 echo "---- summary"
 head -c 1200 "$out/gpu-micro.json"; echo
+tail -n 12 "$out/calibrate.txt"
 cat "$out/bench.txt"
 cut -c1-400 "$out/run.jsonl"
 tail -n 5 "$out/bench.err" "$out/run.err" "$out/gpu-micro.err" 2>/dev/null
