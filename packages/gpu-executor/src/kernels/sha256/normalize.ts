@@ -6,38 +6,56 @@ export type Sha256Columns = {
   readonly offsets: Uint32Array;
 };
 
-/** Checks columnar input: offsets start at 0, never decrease and end at data.length. */
+/** What `sha256Batch` accepts: one Uint8Array per message, or columns. */
+export type Sha256BatchInput = readonly Uint8Array[] | Sha256Columns;
+
+/**
+ * Checks columnar input (the kernel's `validate`) and returns it unchanged:
+ * n + 1 offsets that start at 0, never decrease and end at data.length.
+ * A bad offset names the message it starts or ends.
+ */
 export function validate(input: unknown): Sha256Columns {
-  if (typeof input !== 'object' || input === null) throw invalidInput('sha256 input must be {data, offsets}');
+  if (typeof input !== 'object' || input === null) throw invalidInput('sha256 input must be Uint8Array[] or {data: Uint8Array, offsets: Uint32Array}');
   const { data, offsets } = input as { data?: unknown; offsets?: unknown };
-  if (!(data instanceof Uint8Array)) throw invalidInput('data must be a Uint8Array');
-  if (!(offsets instanceof Uint32Array)) throw invalidInput('offsets must be a Uint32Array');
-  if (offsets.length === 0) throw invalidInput('offsets needs n + 1 entries (at least [0])');
-  if (offsets[0] !== 0) throw invalidInput(`offsets[0] must be 0, got ${offsets[0]}`, 0);
-  for (let i = 1; i < offsets.length; i++) {
-    if (offsets[i]! < offsets[i - 1]!) throw invalidInput(`offsets decrease at message ${i - 1}`, i - 1);
+  if (!(data instanceof Uint8Array)) throw invalidInput('sha256 data must be a Uint8Array');
+  if (!(offsets instanceof Uint32Array)) throw invalidInput('sha256 offsets must be a Uint32Array');
+  const n = offsets.length - 1;
+  if (n < 0) throw invalidInput('sha256 offsets needs n + 1 entries for n messages (at least [0])');
+  // With no messages there is no item to name.
+  const item = (i: number): number | undefined => (n > 0 ? i : undefined);
+  if (offsets[0] !== 0) throw invalidInput(`sha256 offsets[0] must be 0, got ${offsets[0]}`, item(0));
+  for (let i = 0; i < n; i++) {
+    if (offsets[i + 1]! < offsets[i]!) throw invalidInput(`sha256 message ${i} ends (${offsets[i + 1]}) before it starts (${offsets[i]})`, i);
   }
-  const last = offsets[offsets.length - 1]!;
-  if (last !== data.length) throw invalidInput(`the last offset is ${last} but data has ${data.length} bytes`, offsets.length - 2);
+  const last = offsets[n]!;
+  if (last !== data.length) throw invalidInput(`sha256 offsets end at ${last} but data has ${data.length} bytes`, item(n - 1));
   return { data, offsets };
 }
 
-/** Accepts `Uint8Array[]` (packed with one copy) or columns `{data, offsets}`. */
+/**
+ * Normalizes `Uint8Array[]` (packed with one copy into one buffer) or columns
+ * (checked, not copied) into the kernel's input.
+ */
 export function toSha256Columns(messages: unknown): Sha256Columns {
   if (!Array.isArray(messages)) return validate(messages);
+  const n = messages.length;
+  const offsets = new Uint32Array(n + 1);
+  // First pass: types and offsets; the total is checked before anything large is allocated.
   let total = 0;
-  messages.forEach((m: unknown, i) => {
-    if (!(m instanceof Uint8Array)) throw invalidInput('each message must be a Uint8Array', i);
+  for (let i = 0; i < n; i++) {
+    const m: unknown = messages[i];
+    if (!(m instanceof Uint8Array)) throw invalidInput(`sha256 message ${i} must be a Uint8Array, got ${describe(m)}`, i);
     total += m.length;
-  });
-  if (total > 0xffffffff) throw invalidInput(`messages total ${total} bytes; at most 4 GiB - 1 per batch`);
+    if (total > 0xffffffff) throw invalidInput('sha256 messages total more than 4 GiB - 1 bytes; split the batch', i);
+    offsets[i + 1] = total;
+  }
   const data = new Uint8Array(total);
-  const offsets = new Uint32Array(messages.length + 1);
-  let at = 0;
-  (messages as Uint8Array[]).forEach((m, i) => {
-    data.set(m, at);
-    at += m.length;
-    offsets[i + 1] = at;
-  });
+  for (let i = 0; i < n; i++) data.set(messages[i] as Uint8Array, offsets[i]!);
   return { data, offsets };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value;
 }
