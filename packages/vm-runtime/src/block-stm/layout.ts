@@ -13,13 +13,18 @@ export const CELL_EMPTY = 0;
 export const CELL_WRITTEN = 1;
 export const CELL_ESTIMATE = 2;
 
-/** Scheduler words in `ctl`. */
+/**
+ * Scheduler words in `ctl`, each on its own 64-byte cache line: every task
+ * updates several of them atomically, and sharing one line would make all
+ * threads queue on it.
+ */
+const LINE_WORDS = 16;
 export const CTL_EXECUTION_IDX = 0;
-export const CTL_VALIDATION_IDX = 1;
-export const CTL_DECREASE_CNT = 2;
-export const CTL_ACTIVE_TASKS = 3;
-export const CTL_DONE = 4;
-export const CTL_WORDS = 8;
+export const CTL_VALIDATION_IDX = LINE_WORDS;
+export const CTL_DECREASE_CNT = 2 * LINE_WORDS;
+export const CTL_ACTIVE_TASKS = 3 * LINE_WORDS;
+export const CTL_DONE = 4 * LINE_WORDS;
+export const CTL_WORDS = 5 * LINE_WORDS;
 
 export interface BlockTables {
   n: number;
