@@ -19,6 +19,9 @@ const d = new GpuDeviceManager();
 console.log(JSON.stringify(await measureGpu(d, { transferBytes: [4 << 20, 64 << 20, 256 << 20], residentElements: [1 << 20, 1 << 24, 1 << 26] }), null, 1));
 await d.close();' > "$out/gpu-micro.json" 2> "$out/gpu-micro.err"
 
+step "ed25519 GPU by workgroup size"
+timeout 120 node scripts/ed25519-workgroups.mjs 65536 > "$out/ed25519-wg.json" 2> "$out/ed25519-wg.err"
+
 step "supervm calibrate: fit the cost models auto routes by"
 timeout 120 $cli calibrate > "$out/calibrate.txt" 2> "$out/calibrate.err"
 
@@ -44,6 +47,7 @@ step "supervm run: Block-STM by thread count, and end to end with CPU vs GPU ver
 echo "---- summary"
 head -c 1200 "$out/gpu-micro.json"; echo
 tail -n 12 "$out/calibrate.txt"
+cat "$out/ed25519-wg.json"
 cat "$out/bench.txt"
 cut -c1-400 "$out/run.jsonl"
 tail -n 5 "$out/bench.err" "$out/run.err" "$out/gpu-micro.err" 2>/dev/null
