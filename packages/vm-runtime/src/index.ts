@@ -1,4 +1,8 @@
 export {
+  MAX_ARGS_BYTES,
+  MAX_CONTRACT_NAME,
+  PUBLIC_KEY_BYTES,
+  SIGNATURE_BYTES,
   TX_VERSION,
   decodeTransaction,
   encodeTransaction,
@@ -11,12 +15,25 @@ export {
   type Transaction,
   type UnsignedTransaction,
 } from './transaction.js';
-export { Chain, transactionToTask, type BlockResult, type BlockStats, type ChainOptions, type ExecuteBlockOptions, type TxTask } from './chain.js';
+export { Chain, type BlockResult, type ChainOptions, type ExecuteBlockOptions } from './chain.js';
+export {
+  executeWithHybrid,
+  layoutBlock,
+  transactionToTask,
+  verifyBlock,
+  type BlockStats,
+  type HybridOptions,
+  type HybridResult,
+  type TxTask,
+} from './hybrid.js';
+export { executeReference, verifySignature, type ReferenceOutcome } from './reference.js';
 export { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
 export { CONTRACTS, ContractError, OutOfGas, contractId, type Contract, type ContractContext } from './contracts/index.js';
 export { balanceKey, contractKey, nonceKey } from './keys.js';
-export { stateRoot } from './state-root.js';
+export { StateRootCache, stateRoot } from './state-root.js';
+export { ChainStore, type BlockRecord, type CommitHook } from './store.js';
 export { buildTables, type BlockTables, type TxSlots } from './block-stm/layout.js';
 export { executeSequential, type BlockOutcome } from './sequential.js';
-export { BlockStmPool } from './block-stm/parallel.js';
+export { BlockStmPool, type BlockStmPoolOptions } from './block-stm/parallel.js';
 export { generateBlock, createAccounts, type Account, type BlockSpec } from './workload.js';
+export { benchRuntime, type BenchOptions, type BenchRow } from './bench.js';

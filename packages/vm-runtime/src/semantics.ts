@@ -37,9 +37,14 @@ export function runTransaction(t: BlockTables, i: number, read: (slot: number) =
     return { code: Receipt.ok, writes: [[from, balance - amount], [to, received], nextNonce] };
   }
 
-  const contract = CONTRACTS[t.contract[i]!]!;
+  const contract = CONTRACTS[t.contract[i]!];
+  // Unknown contract (or one whose keys could not be declared): rejected once the nonce is right.
+  if (contract === undefined) return { code: Receipt.contract_error, writes: [] };
   const keys = t.keySlots.subarray(t.keyOffsets[i]!, t.keyOffsets[i + 1]!);
   const local = new Map<number, bigint>();
+  // Each slot is read from the store at most once per execution, so a transaction's read set
+  // never outgrows its cells (the parallel executor sizes the read log by them).
+  const seen = new Map<number, bigint>();
   const gasLimit = t.gasLimit[i]!;
   let gas = 0;
   const ctx: ContractContext = {
@@ -47,7 +52,9 @@ export function runTransaction(t: BlockTables, i: number, read: (slot: number) =
     read(key) {
       const slot = keys[key];
       if (slot === undefined) throw new ContractError(`key ${key} was not declared`);
-      return local.get(slot) ?? read(slot);
+      let value = local.get(slot) ?? seen.get(slot);
+      if (value === undefined) seen.set(slot, (value = read(slot)));
+      return value;
     },
     write(key, value) {
       const slot = keys[key];

@@ -10,6 +10,13 @@ export interface BlockRecord {
 }
 
 /**
+ * Called inside the block's LMDB write transaction after each state entry is
+ * written (`written` of `total`); crash tests kill the process from here to
+ * stop a commit half-way.
+ */
+export type CommitHook = (height: number, written: number, total: number) => void;
+
+/**
  * The chain on disk (LMDB): state entries, one record per block, and the
  * height. A block's state changes, its record and the new height are written
  * in one LMDB transaction, so a crash leaves the previous block or the new one,
@@ -21,7 +28,10 @@ export class ChainStore {
   readonly #blocks: Database<BlockRecord, number>;
   readonly #meta: Database<number, string>;
 
-  constructor(path: string) {
+  readonly #hook: CommitHook | undefined;
+
+  constructor(path: string, hook?: CommitHook) {
+    this.#hook = hook;
     this.#root = open({ path, compression: false });
     this.#state = this.#root.openDB({ name: 'state', encoding: 'binary' });
     this.#blocks = this.#root.openDB({ name: 'blocks' });
@@ -49,9 +59,11 @@ export class ChainStore {
   commit(changes: ReadonlyMap<string, bigint>, block: BlockRecord): void {
     this.#root.transactionSync(() => {
       const value = Buffer.alloc(8);
+      let written = 0;
       for (const [key, v] of changes) {
         value.writeBigUInt64LE(v);
         this.#state.putSync(key, new Uint8Array(value));
+        this.#hook?.(block.height, ++written, changes.size);
       }
       this.#blocks.putSync(block.height, block);
       this.#meta.putSync('height', block.height);

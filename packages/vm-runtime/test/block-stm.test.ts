@@ -64,7 +64,8 @@ function toBlock(accounts: number, hotKeys: number, txs: RandomTx[], balances: b
   return { slots, base };
 }
 
-const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads));
+// sequentialBelow 0: even the smallest random block goes through Block-STM.
+const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0 }));
 after(() => Promise.all(pools.map((p) => p.close())));
 
 for (const [label, accounts, hotKeys] of [
@@ -137,7 +138,7 @@ describe('Block-STM under real concurrency', () => {
   });
 
   test('a transaction that read a value its slow predecessor then overwrote is re-executed', async () => {
-    // tx 0 burns ~10^7 rounds and then writes the key; tx 1 increments the same key. Another
+    // tx 0 burns 5 x 10^7 rounds (~0.1-0.2 s) and then writes the key; tx 1 increments the same key. Another
     // thread runs tx 1 meanwhile against the old value, so its validation must fail.
     const work = contractId('work');
     const counter = contractId('counter');
@@ -146,7 +147,7 @@ describe('Block-STM under real concurrency', () => {
       kind: KIND_CALL, preset: 0, senderNonce: 2 * sender + 1, senderBalance: 2 * sender, recipientBalance: 0, nonce: 0n, amount: 0n,
       contract, gasLimit, sender: new Uint8Array(32).fill(sender), args, keySlots: [4],
     });
-    const txs = [call(0, work, new Uint8Array(new Uint32Array([10_000_000, 0]).buffer), 20_000_000), call(1, counter, new Uint8Array(0), 100)];
+    const txs = [call(0, work, new Uint8Array(new Uint32Array([50_000_000, 0]).buffer), 60_000_000), call(1, counter, new Uint8Array(0), 100)];
     let reexecuted = false;
     for (let attempt = 0; attempt < 5 && !reexecuted; attempt++) {
       const expected = executeSequential(buildTables(txs, base));
@@ -155,6 +156,31 @@ describe('Block-STM under real concurrency', () => {
       reexecuted = actual.executions > txs.length;
     }
     assert.ok(reexecuted, 'tx 1 never ran concurrently with tx 0 in 5 attempts');
+  });
+});
+
+describe('sequential fallback', () => {
+  test('blocks below sequentialBelow run on the calling thread and give the same result', async () => {
+    const pool = new BlockStmPool(2, { sequentialBelow: 50 });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(txArb(4, 1) as fc.Arbitrary<RandomTx>, { maxLength: 49 }),
+          fc.array(fc.bigInt(0n, 1000n), { minLength: 4, maxLength: 4 }),
+          async (txs, balances) => {
+            const { slots, base } = toBlock(4, 1, txs, balances);
+            const expected = executeSequential(buildTables(slots, base));
+            const actual = await pool.execute(buildTables(slots, base));
+            assert.equal(actual.workerExecutions, 0);
+            assert.deepEqual([...actual.receipts], [...expected.receipts]);
+            assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
+          },
+        ),
+        { numRuns: 30 },
+      );
+    } finally {
+      await pool.close();
+    }
   });
 });
 

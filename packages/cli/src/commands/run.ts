@@ -42,18 +42,21 @@ export function registerRunCommand(program: Command): void {
         }
         // Resume each generated account's nonce from the chain, so runs can continue a folder.
         for (const a of accounts) a.nonce = chain.nonce(a.publicKey);
-        const showBar = !options.json && process.stderr.isTTY;
-        const bar = showBar ? new SingleBar({ format: 'blocks {bar} {value}/{total} | {tps} tx/s', stream: process.stderr }, Presets.shades_classic) : undefined;
-        bar?.start(options.blocks, 0, { tps: '-' });
+        // The bar only for a person watching: stdout is a terminal and no --json.
+        const showBar = !options.json && process.stdout.isTTY === true;
+        const bar = showBar
+          ? new SingleBar({ format: 'blocks {bar} {value}/{total} | {tps} tx/s', stream: process.stdout, clearOnComplete: true, hideCursor: true }, Presets.shades_classic)
+          : undefined;
         if (!options.json) {
           console.log(`chain at ${options.data}: height ${chain.height}, ${chain.threads} execution threads, ${options.txs} txs/block, conflict ${options.conflict}, work ${options.work}`);
         }
+        bar?.start(options.blocks, 0, { tps: '-' });
         const start = chain.height + 1;
         for (let b = 0; b < options.blocks; b++) {
           const block = generateBlock(accounts, { txs: options.txs, conflict: options.conflict, work: options.work, seed: start + b }, (start + b) * options.txs);
           const result = await chain.executeBlock(block, { compareSequential: options.compare });
-          bar?.update(b + 1, { tps: Math.round(result.stats.tps) });
           print(result, options.json === true, bar !== undefined);
+          bar?.update(b + 1, { tps: Math.round(result.stats.tps) });
         }
         bar?.stop();
       } finally {
@@ -71,10 +74,10 @@ function print(r: BlockResult, json: boolean, withBar: boolean): void {
   }
   const s = r.stats;
   const speedup = s.execute.speedup === undefined ? '' : `, ${s.execute.speedup.toFixed(2)}x vs sequential`;
+  const where = s.execute.parallel ? `on ${s.execute.threads} threads` : 'sequentially (small block)';
   const line =
     `block ${r.height}: ${s.txs} txs (${rejected} rejected) | verify ${s.verify.device}${s.verify.fellBack ? ' (fell back)' : ''} ${s.verify.ms.toFixed(1)} ms` +
-    ` | execute ${s.execute.ms.toFixed(1)} ms on ${s.execute.threads} threads${speedup} | ${Math.round(s.tps)} tx/s | root ${hex(r.stateRoot).slice(0, 16)}…`;
-  // Above the progress bar when there is one.
-  if (withBar) process.stderr.write('\r\x1b[K');
-  console.log(line);
+    ` | execute ${s.execute.ms.toFixed(1)} ms ${where}${speedup} | ${Math.round(s.tps)} tx/s | root ${hex(r.stateRoot)}`;
+  // Printed over the progress bar's line; the bar redraws below it on its next update.
+  process.stdout.write(withBar ? `\r\x1b[K${line}\n` : `${line}\n`);
 }

@@ -128,10 +128,13 @@ function execute(t: BlockTables, idx: number, inc: number): number {
       if (!(err instanceof Dependency)) throw err;
       const blocker = err.blocker;
       const s = Atomics.load(t.status, blocker);
-      if ((s & 3) !== EXECUTED) Atomics.wait(t.status, blocker, s, DEPENDENCY_WAIT_MS);
+      // Worth waiting only while another thread is running the blocker (its notify ends the wait);
+      // a blocker that nobody runs yet would only stall this thread.
+      if ((s & 3) === EXECUTING) Atomics.wait(t.status, blocker, s, DEPENDENCY_WAIT_MS);
       if ((Atomics.load(t.status, blocker) & 3) !== EXECUTED) {
         // Still not written: give this incarnation back and let the blocker run first.
         Atomics.store(t.status, idx, word(inc, READY));
+        Atomics.notify(t.status, idx); // whoever waits on this one: it is not coming soon
         decrease(t, CTL_EXECUTION_IDX, idx);
         Atomics.sub(t.ctl, CTL_ACTIVE_TASKS, 1);
         return -1;

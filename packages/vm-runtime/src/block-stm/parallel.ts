@@ -1,17 +1,30 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { BlockOutcome } from '../sequential.js';
+import { executeSequential, type BlockOutcome } from '../sequential.js';
 import { runWorker } from './engine.js';
 import { CELL_WRITTEN, CTL_DONE, type BlockTables } from './layout.js';
+
+export interface BlockStmPoolOptions {
+  /**
+   * Blocks with fewer transactions than this run on the calling thread with the
+   * sequential executor (same result, no hand-off to workers). Default 32; 0
+   * always runs Block-STM.
+   */
+  sequentialBelow?: number;
+}
 
 /** Worker threads that run Block-STM; one pool per chain, reused for every block. */
 export class BlockStmPool {
   readonly threads: number;
+  readonly sequentialBelow: number;
   readonly #piscina: Piscina<BlockTables, number> | undefined;
 
-  constructor(threads = availableParallelism()) {
+  constructor(threads = availableParallelism(), options: BlockStmPoolOptions = {}) {
     if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be a positive integer, got ${threads}`);
+    const { sequentialBelow = 32 } = options;
+    if (!Number.isInteger(sequentialBelow) || sequentialBelow < 0) throw new TypeError(`sequentialBelow must be an integer >= 0, got ${sequentialBelow}`);
     this.threads = threads;
+    this.sequentialBelow = sequentialBelow;
     // The calling thread takes part too, so threads - 1 workers.
     this.#piscina =
       threads > 1
@@ -21,6 +34,7 @@ export class BlockStmPool {
 
   /** Executes the block's transactions in parallel; the result equals `executeSequential`. */
   async execute(t: BlockTables): Promise<BlockOutcome> {
+    if (t.n < this.sequentialBelow) return executeSequential(t);
     const workers = this.#piscina ? Array.from({ length: this.threads - 1 }, () => this.#piscina!.run(t)) : [];
     // Let the workers start before the calling thread blocks in the loop.
     if (workers.length > 0) await new Promise((r) => setImmediate(r));
