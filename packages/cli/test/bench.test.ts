@@ -1,24 +1,72 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { compareReports, markdown, svgChart } from '../src/bench/report.js';
+import { svgChart } from '../src/bench/chart.js';
+import { compareReports } from '../src/bench/compare.js';
+import { markdown } from '../src/bench/markdown.js';
 import { validateReport, type BenchReport } from '../src/bench/schema.js';
-import { median, p95, quantile } from '../src/bench/stats.js';
+import { median, p95, planRuns, quantile } from '../src/bench/stats.js';
+import { parseSizes } from '../src/commands/bench.js';
 
 const main = new URL('../src/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'supervm-bench-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+const bench = (...args: string[]): string => execFileSync(process.execPath, [main, 'bench', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Tags balance (a stack, ignoring self-closing ones), attributes are quoted and text has no stray `<` or `&`. */
+function checkXml(text: string): string[] {
+  const problems: string[] = [];
+  const stack: string[] = [];
+  const tag = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g;
+  let at = 0;
+  for (let m = tag.exec(text); m !== null; m = tag.exec(text)) {
+    const between = text.slice(at, m.index);
+    if (/[<>]/.test(between) || /&(?!(amp|lt|gt|quot|apos);)/.test(between)) problems.push(`bad text before offset ${m.index}: ${between.slice(0, 40)}`);
+    at = m.index + m[0].length;
+    const [, close, name, , self] = m;
+    if (self) continue;
+    if (close) {
+      const open = stack.pop();
+      if (open !== name) problems.push(`</${name}> closes <${open}>`);
+    } else stack.push(name!);
+  }
+  if (/[<>]/.test(text.slice(at))) problems.push('bad trailing text');
+  if (stack.length > 0) problems.push(`unclosed: ${stack.join(', ')}`);
+  return problems;
+}
+
 describe('bench statistics', () => {
-  test('nearest-rank median and p95', () => {
+  test('nearest-rank median and p95 on known arrays', () => {
     assert.equal(median([5, 1, 3]), 3);
     assert.equal(median([4, 1, 3, 2]), 2);
-    assert.equal(p95(Array.from({ length: 100 }, (_, i) => i + 1)), 95);
-    assert.equal(p95([7]), 7);
+    assert.equal(median([7]), 7);
+    assert.equal(p95(Array.from({ length: 100 }, (_, i) => 100 - i)), 95);
+    assert.equal(p95(Array.from({ length: 20 }, (_, i) => i + 1)), 19);
+    assert.equal(p95([3, 9, 1]), 9);
+    assert.equal(quantile([10, 20, 30, 40], 0.25), 10);
     assert.ok(Number.isNaN(quantile([], 0.5)));
+  });
+
+  test('run plans fit the budget: all repeats, fewer, or a skip', () => {
+    assert.deepEqual(planRuns(1, 5, 1000), { skip: false, warmup: 1, repeats: 5, reduced: false });
+    assert.deepEqual(planRuns(100, 5, 450), { skip: false, warmup: 1, repeats: 3, reduced: true });
+    assert.deepEqual(planRuns(100, 5, 150), { skip: false, warmup: 0, repeats: 1, reduced: true });
+    assert.deepEqual(planRuns(100, 5, 50), { skip: true });
+    // Short runs repeat until minSampleMs of timed work, at most 50 times, still within the budget.
+    assert.deepEqual(planRuns(10, 5, 10_000, 200), { skip: false, warmup: 1, repeats: 20, reduced: false });
+    assert.deepEqual(planRuns(0.01, 5, 10_000, 200), { skip: false, warmup: 1, repeats: 50, reduced: false });
+    assert.deepEqual(planRuns(10, 5, 100, 200), { skip: false, warmup: 1, repeats: 9, reduced: false });
+  });
+
+  test('sizes accept decimal and binary suffixes', () => {
+    assert.deepEqual(parseSizes('1000,10k,1m,64ki,16mi'), [1000, 10_000, 1_000_000, 65_536, 1 << 24]);
+    assert.throws(() => parseSizes('0'));
+    assert.throws(() => parseSizes('1.5'));
+    assert.throws(() => parseSizes('ten'));
   });
 });
 
@@ -26,43 +74,124 @@ describe('supervm bench, a tiny real run', () => {
   const json = join(dir, 'a.json');
   const md = join(dir, 'a.md');
   const svg = join(dir, 'a.svg');
-  const run = (): string =>
-    execFileSync(process.execPath, [main, 'bench', 'vector-add', 'sha256', '--sizes', '64,300', '--repeat', '1', '--no-gpu', '--json', json, '--markdown', md, '--chart', svg], { encoding: 'utf8' });
+  let table = '';
 
-  test('writes a report that matches the documented schema, with every CPU case and peer', () => {
-    const table = run();
+  test('vector-add, --no-gpu: the JSON validates against the schema and has every CPU case', () => {
+    table = bench('vector-add', '--sizes', '64,300', '--repeat', '1', '--no-gpu', '--json', json, '--markdown', md, '--chart', svg);
     const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
     assert.deepEqual(validateReport(report), []);
-    for (const kernel of ['vector-add', 'sha256']) {
-      for (const size of [64, 300]) {
-        const cases = report.rows.filter((r) => r.kernel === kernel && r.size === size).map((r) => r.case);
-        for (const c of ['cpu-1t', 'cpu-pool', 'gpu', 'auto']) assert.ok(cases.includes(c), `${kernel} ${size} lacks ${c}`);
+    assert.equal(report.schemaVersion, 1);
+    assert.equal(report.gpu.available, false);
+    for (const size of [64, 300]) {
+      const rows = new Map(report.rows.filter((r) => r.kernel === 'vector-add' && r.size === size).map((r) => [r.case, r]));
+      for (const c of ['cpu-1t', 'cpu-pool', 'auto', 'js-loop']) {
+        const row = rows.get(c);
+        assert.ok(row, `${size} lacks ${c}`);
+        assert.equal(row.device, 'cpu');
+        assert.ok(row.medianMs! >= 0 && row.p95Ms! >= row.medianMs! && row.throughput! > 0 && row.speedup! > 0, `${c} has timings`);
+        assert.equal(row.samples, 1);
+        assert.equal(row.verified, true, `${c} output equals cpu-1t's`);
+        assert.ok(row.bytesPerSecond! > 0);
+      }
+      assert.equal(rows.get('cpu-1t')!.speedup, 1);
+      assert.equal(typeof rows.get('auto')!.regret, 'number');
+      for (const c of ['gpu', 'co-exec']) {
+        assert.equal(rows.get(c)?.device, 'none');
+        assert.equal(rows.get(c)?.medianMs, null);
+        assert.match(rows.get(c)!.note!, /^skipped/);
       }
     }
-    assert.ok(report.rows.some((r) => r.case === 'node:crypto'));
-    assert.ok(report.rows.filter((r) => r.case === 'auto').every((r) => typeof r.regret === 'number'));
+    assert.ok(report.machine.cores >= 1 && typeof report.machine.packages['tweetnacl'] === 'string');
     assert.match(table, /cpu-pool/);
+    assert.match(table, /js-loop/);
   });
 
-  test('markdown has the seed table and every row; the SVG is balanced XML', () => {
+  test('sha256 and ed25519 with every peer, tiny and CPU-only', () => {
+    const file = join(dir, 'peers.json');
+    bench('sha256', 'ed25519', '--sizes', '48', '--repeat', '1', '--no-gpu', '--json', file);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    assert.deepEqual(validateReport(report), []);
+    const cases = (kernel: string): string[] => report.rows.filter((r) => r.kernel === kernel && r.medianMs !== null).map((r) => r.case);
+    assert.deepEqual(cases('sha256'), ['cpu-1t', 'cpu-pool', 'auto', 'node:crypto', 'node:crypto-workers', 'hash-wasm', '@noble/hashes']);
+    assert.deepEqual(cases('ed25519-verify'), ['cpu-1t', 'cpu-pool', 'auto', 'node:crypto', 'node:crypto-workers', '@noble/curves', 'tweetnacl']);
+    for (const r of report.rows) if (r.medianMs !== null) assert.equal(r.verified, true, `${r.kernel} ${r.case} output equals cpu-1t's`);
+  });
+
+  test('--compare of two reports prints a ratio per row', () => {
+    const b = join(dir, 'b.json');
+    bench('vector-add', '--sizes', '64', '--repeat', '1', '--no-gpu', '--json', b);
+    const out = bench('--compare', json, b);
+    assert.match(out, /a vs b|b vs a/);
+    assert.match(out, /vector-add\s+64\s+cpu-1t\s+\S+\s+\S+\s+.*\d+\.\d\dx/);
+    assert.match(out, /vector-add\s+300\s+cpu-1t\s+\S+\s+absent/);
+    const self = compareReports(JSON.parse(readFileSync(json, 'utf8')) as BenchReport, JSON.parse(readFileSync(json, 'utf8')) as BenchReport);
+    assert.match(self, /vector-add\s+300\s+cpu-pool\s+\S+\s+\S+\s+\S+ \S+\s+\S+ \S+\s+1\.00x/);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ schemaVersion: 2, rows: [] }));
+    assert.throws(() => bench('--compare', json, join(dir, 'bad.json')), /not a supervm bench report/);
+  });
+
+  test('markdown has the seed table and every row; the SVG is well-formed', () => {
     const text = readFileSync(md, 'utf8');
     assert.match(text, /### The seed's table, measured/);
-    assert.match(text, /\| sha256 \| 300 \| cpu-1t \|/);
+    assert.match(text, /\| cpu-1t \| cpu \|/);
+    assert.match(text, /### vector-add, 300 items/);
     const chart = readFileSync(svg, 'utf8');
-    assert.match(chart, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    const open = (chart.match(/<(text|svg)[\s>]/g) ?? []).length;
-    const close = (chart.match(/<\/(text|svg)>/g) ?? []).length;
-    assert.equal(open, close);
-    assert.equal((chart.match(/<rect /g) ?? []).length, (chart.match(/\/>/g) ?? []).length);
+    assert.match(chart, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.deepEqual(checkXml(chart), []);
+    assert.ok((chart.match(/<rect /g) ?? []).length >= 8 + 4 + 1, 'a bar per measured row, legend and background');
   });
 
-  test('--compare prints a ratio per matching row; a file that is not a report is refused', () => {
+  test('writers cope with a report holding the seed sizes, GPU rows and awkward text', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
-    const text = compareReports(report, report);
-    assert.match(text, /sha256\s+300\s+cpu-1t\s+\S+\s+\S+\s+1\.00x/);
-    const out = execFileSync(process.execPath, [main, 'bench', '--compare', json, json], { encoding: 'utf8' });
-    assert.match(out, /b\/a/);
-    assert.throws(() => execFileSync(process.execPath, [main, 'bench', '--compare', json, md], { encoding: 'utf8', stdio: 'pipe' }));
-    assert.ok(markdown(report).length > 0 && svgChart(report).length > 0);
+    report.gpu = { available: true, summary: 'ACME <GPU> & "friends"', backend: 'webgpu:vulkan', vendor: 'acme', architecture: '', device: '', description: '', software: false, featureLevel: 'core', timestampQuery: true };
+    report.rows = [
+      ...['cpu-1t', 'cpu-pool', 'gpu', 'auto', 'co-exec', 'js-loop'].map((c, i) => ({
+        kernel: 'vector-add',
+        size: 1 << 20,
+        case: c,
+        device: (c === 'gpu' ? 'gpu' : c === 'co-exec' ? 'mixed' : 'cpu') as 'cpu',
+        medianMs: 1 + i,
+        p95Ms: 2 + i,
+        samples: 3,
+        throughput: (1 << 20) / ((1 + i) / 1000),
+        speedup: 1 / (1 + i),
+        ...(c === 'gpu' ? { gpuTimings: { uploadMs: 0.5, computeMs: 0.2, downloadMs: 0.3, bytesUploaded: 8 << 20, bytesDownloaded: 4 << 20, source: 'timestamp' as const, chunks: 1 } } : {}),
+        note: 'a | pipe <and> & ampersand',
+      })),
+      { kernel: 'ed25519-verify', size: 65_536, case: 'tweetnacl', device: 'none', medianMs: null, p95Ms: null, samples: 0, throughput: null, speedup: null, note: 'skipped: over budget (about 530 s a run)' },
+    ];
+    assert.deepEqual(validateReport(report), []);
+    const text = markdown(report);
+    assert.match(text, /\| vector add, 1M f32 \| 5 ms \| 1.2 ms \| 0.8 ms \| 1.00 ms \| 2.00 ms \| 3.00 ms \|/);
+    assert.match(text, /a \\\| pipe/);
+    assert.match(text, /### GPU time split/);
+    assert.deepEqual(checkXml(svgChart(report)), []);
+  });
+
+  test('usage errors are one line and exit 1: unknown kernel, --gpu without an adapter', () => {
+    const fail = (env: NodeJS.ProcessEnv, ...args: string[]): string => {
+      try {
+        execFileSync(process.execPath, [main, 'bench', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+      } catch (err) {
+        const e = err as { status: number; stderr: string };
+        assert.equal(e.status, 1);
+        return e.stderr;
+      }
+      return assert.fail('expected a failure');
+    };
+    assert.match(fail({}, 'sha512', '--sizes', '8'), /error: unknown kernel "sha512"/);
+    const noGpu = fail({ SUPERVM_GPU: '0' }, 'vadd', '--gpu', '--sizes', '8', '--repeat', '1');
+    assert.match(noGpu, /--gpu: no GPU adapter/);
+    assert.doesNotMatch(noGpu, /\n\s+at /, 'no stack trace');
+  });
+
+  test('the validator names what is wrong', () => {
+    const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+    const broken = { ...report, rows: [{ ...report.rows[0]!, medianMs: 'fast', device: 'tpu' }, { ...report.rows[0]!, samples: 0, note: undefined, medianMs: null }] };
+    const problems = validateReport(broken);
+    assert.ok(problems.some((p) => p.includes('rows[0].medianMs')));
+    assert.ok(problems.some((p) => p.includes('rows[0].device')));
+    assert.ok(problems.some((p) => p.includes('rows[1] is skipped without a note')));
+    assert.deepEqual(validateReport(null), ['not an object']);
   });
 });

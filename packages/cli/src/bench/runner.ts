@@ -1,174 +1,279 @@
-import {
-  CpuMapExecutor,
-  HybridScheduler,
-  ParallelCpuExecutor,
-  Runtime,
-  WebGpuExecutor,
-  type ExecStats,
-  type Executor,
-  type Kernel,
-  type RoutingStrategy,
-} from '@supervm/gpu-executor';
-import { ed25519Kernel, sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
-import { machineInfo } from '../machine.js';
-import { ed25519Peers, sha256Peers, type Peer } from './peers.js';
-import { BENCH_SCHEMA_VERSION, type BenchReport, type BenchRow } from './schema.js';
-import { measure } from './stats.js';
-import { ed25519Input, sha256Input, vectorAddInput } from './workloads.js';
+import { loadavg } from 'node:os';
+import { CpuMapExecutor, HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, type ExecStats, type RoutingStrategy, type TypedArray } from '@supervm/gpu-executor';
+import { benchMachine, describeGpu } from './environment.js';
+import { PeerPool, type BenchKernel } from './kernels.js';
+import { BENCH_SCHEMA_VERSION, DEVICE_CASES, type BenchReport, type BenchRow } from './schema.js';
+import { collectGarbage, measure, planRuns, settle } from './stats.js';
 
-export const KERNEL_ALIASES: Record<string, string> = {
-  'vector-add': 'vector-add',
-  vadd: 'vector-add',
-  sha256: 'sha256',
-  'sha-256': 'sha256',
-  ed25519: 'ed25519-verify',
-  'ed25519-verify': 'ed25519-verify',
-};
-
-/** Seed sizes first (phase 13's table), then large batches. */
-export const DEFAULT_SIZES: Record<string, number[]> = {
-  'vector-add': [1 << 20, 1 << 24],
-  sha256: [10_000, 1_000_000],
-  'ed25519-verify': [1_000, 65_536],
-};
+export type GpuMode = 'auto' | 'off' | 'required';
 
 export interface BenchOptions {
-  kernels: string[];
-  sizes?: number[];
+  kernels: readonly BenchKernel[];
+  /** Sizes for every kernel; default: each kernel's own (quick: the seed's only). */
+  sizes?: readonly number[];
   repeat: number;
+  warmup?: number;
   quick: boolean;
-  gpu: boolean;
-  /** Run GPU rows on a software adapter too (exact, very slow). */
-  softwareGpu: boolean;
-  /** A case whose estimated time for one run (from its rate at a smaller size) exceeds this is skipped. Default 15 s. */
-  budgetMs?: number;
+  /** `off`: CPU only; `required`: fail when no adapter is found. */
+  gpu: GpuMode;
+  /** Most wall time one case may take (warm-up and repeats); cases estimated over it run fewer repeats or are skipped. */
+  budgetMs: number;
+  /** Short cases repeat until their timed runs add up to this (at most 50 runs); default 0. */
+  minSampleMs?: number;
   command: string;
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
-interface Workload {
-  input: unknown;
-  peers: Peer[];
+/** What one run of a case returns: its output (checked against cpu-1t) and, for executors, its stats. */
+interface RunResult {
+  output: TypedArray;
+  stats?: ExecStats;
 }
 
-async function workloadFor(kernel: string, size: number): Promise<Workload> {
-  if (kernel === 'vector-add') {
-    const input = vectorAddInput(size);
-    const out = new Float32Array(size);
-    const js: Peer = {
-      name: 'js-loop',
-      run: async () => {
-        for (let i = 0; i < size; i++) out[i] = input.a[i]! + input.b[i]!;
-      },
-    };
-    return { input, peers: [js] };
-  }
-  if (kernel === 'sha256') {
-    const input = sha256Input(size);
-    return { input, peers: await sha256Peers(input) };
-  }
-  const w = ed25519Input(size);
-  return { input: w.columns, peers: await ed25519Peers(w) };
-}
+/** A case over either the full workload or the small probe workload. */
+type CaseFn = (which: 'probe' | 'full') => Promise<RunResult>;
 
-const KERNELS: Record<string, Kernel<never, never>> = {
-  'vector-add': vectorAddKernel as unknown as Kernel<never, never>,
-  sha256: sha256Kernel as unknown as Kernel<never, never>,
-  'ed25519-verify': ed25519Kernel as unknown as Kernel<never, never>,
-};
+/**
+ * Output bytes the extra short-case repeats may allocate per case. Worker
+ * threads keep each batch's shared output alive until they collect garbage
+ * themselves, so a process that runs hundreds of 64 MiB batches grows by
+ * gigabytes; on a VM, pages never touched before then fault to the host and
+ * the same batch gets several times slower (docs/BENCHMARKS.md). `--repeat`
+ * runs are not capped.
+ */
+const OUTPUT_BYTES_PER_CASE = 512 * 2 ** 20;
+
+const bytesOf = (a: TypedArray): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+function sameBytes(a: TypedArray, b: TypedArray): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(bytesOf(a), bytesOf(b)) === 0;
+}
+const seconds = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 1000).toFixed(1)} s`);
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 
 /** Runs every case for every kernel and size in one process, so rows compare like with like. */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
-  const runtime = new Runtime(options.gpu ? {} : { gpu: false });
+  const warmup = options.warmup ?? 1;
+  const loadAtStart = loadavg()[0]!;
+  const runtime = new Runtime(options.gpu === 'off' ? { gpu: false } : {});
+  const peerPool = new PeerPool();
   try {
     const info = await runtime.info();
-    const gpuCtx = info.gpu.available ? info.gpu.adapter : undefined;
-    const gpuUsable = gpuCtx !== undefined && (!gpuCtx.software || options.softwareGpu);
-    const rows: BenchRow[] = [];
-    const plan = options.kernels.flatMap((k) => (options.sizes ?? (options.quick ? DEFAULT_SIZES[k]!.slice(0, 1) : DEFAULT_SIZES[k]!)).map((size) => [k, size] as const));
+    if (options.gpu === 'required' && !info.gpu.available) throw new Error(`--gpu: no GPU adapter (${info.gpu.reason})`);
+    const adapter = info.gpu.available ? info.gpu.adapter : undefined;
+    const plan = options.kernels.flatMap((bk) => (options.sizes ?? (options.quick ? bk.quickSizes : bk.defaultSizes)).map((size) => ({ bk, size })));
+    const total = plan.reduce((sum, { bk }) => sum + DEVICE_CASES.length + bk.peers.length, 0);
     let done = 0;
-    const budgetMs = options.budgetMs ?? 15_000;
-    // Items/s of each kernel's case at the last size it ran, to skip cases that would run for minutes.
-    const rates = new Map<string, number>();
-    const overBudget = (kernelName: string, name: string, size: number): string | undefined => {
-      const rate = rates.get(`${kernelName}|${name}`);
-      if (rate === undefined) return undefined;
-      const estimateMs = (size / rate) * 1000;
-      return estimateMs > budgetMs ? `skipped: one run would take about ${(estimateMs / 1000).toFixed(0)} s at its measured ${Math.round(rate)} items/s` : undefined;
-    };
-    const skip = (add: (row: Omit<BenchRow, 'kernel' | 'size' | 'throughput' | 'speedup'>) => BenchRow, name: string, device: BenchRow['device'], note: string): BenchRow =>
-      add({ case: name, device, medianMs: Number.NaN, p95Ms: Number.NaN, note });
-    for (const [kernelName, size] of plan) {
-      const kernel = KERNELS[kernelName]!;
-      options.onProgress?.(done, plan.length, `${kernelName} ${size}: preparing input`);
-      const { input, peers } = await workloadFor(kernelName, size);
-      const repeat = options.repeat;
+    const rows: BenchRow[] = [];
+
+    for (const { bk, size } of plan) {
+      const label = `${bk.name} ${size}`;
+      const progress = (what: string): void => options.onProgress?.(done, total, `${label}: ${what}`);
+      progress('building input');
+      const workload = bk.build(size);
+      const input = bk.input(workload);
+      const small = size > bk.probeSize;
+      // Extra repeats allocate a fresh output each: keep them under OUTPUT_BYTES_PER_CASE (see there).
+      const outputBytes = size * bk.kernel.outputWidth * (bk.kernel.createOutput(0) as TypedArray).BYTES_PER_ELEMENT;
+      const maxRepeatsByMemory = Math.max(1, Math.floor(OUTPUT_BYTES_PER_CASE / Math.max(outputBytes, 1)));
+      const probeWorkload = small ? bk.build(bk.probeSize) : workload;
+      const probeInput = small ? bk.input(probeWorkload) : input;
       const group: BenchRow[] = [];
-      const add = (row: Omit<BenchRow, 'kernel' | 'size' | 'throughput' | 'speedup'>): BenchRow => {
-        const full: BenchRow = { kernel: kernelName, size, ...row, throughput: size / (row.medianMs / 1000), speedup: 0 };
-        group.push(full);
-        return full;
-      };
-      const timeExecutor = async (name: string, executor: Executor<never, never> | HybridScheduler<never, never>, device: BenchRow['device']) => {
-        const tooSlow = overBudget(kernelName, name, size);
-        if (tooSlow) return skip(add, name, device, tooSlow);
-        options.onProgress?.(done, plan.length, `${kernelName} ${size}: ${name}`);
-        let last: ExecStats | undefined;
-        const t = await measure(async () => {
-          last = (await executor.execute(input as never)).stats;
-        }, repeat);
-        return add({ case: name, device: last?.fellBack ? 'cpu' : device, medianMs: t.medianMs, p95Ms: t.p95Ms, ...(last?.gpu ? { gpuTimings: last.gpu } : {}), ...(last?.fellBack ? { note: `fell back: ${last.fallbackReason}` } : {}) });
+      let reference: TypedArray | undefined;
+      /** The last timed run (stats and output) of the case timed last. */
+      const latest: { run?: RunResult | undefined } = {};
+      // A function, so TypeScript does not keep the narrowing from before a case ran.
+      const latestRun = (): RunResult | undefined => latest.run;
+
+      const base = (name: string): Pick<BenchRow, 'kernel' | 'size' | 'case'> => ({ kernel: bk.name, size, case: name });
+      const skipped = (name: string, note: string, extra: Partial<BenchRow> = {}): BenchRow => {
+        const row: BenchRow = { ...base(name), ...extra, device: 'none', medianMs: null, p95Ms: null, samples: 0, throughput: null, speedup: null, note };
+        group.push(row);
+        return row;
       };
 
-      const single = await timeExecutor('cpu-1t', new CpuMapExecutor(kernel), 'cpu');
-      const pool = await timeExecutor('cpu-pool', new ParallelCpuExecutor(kernel as never, { pool: runtime.pool }), 'cpu');
-      let gpuRow: BenchRow | undefined;
-      if (gpuUsable && kernel.gpu) {
-        gpuRow = await timeExecutor('gpu', new WebGpuExecutor(kernel, { devices: runtime.devices! }), 'gpu');
-      } else {
-        add({ case: 'gpu', device: 'none', medianMs: Number.NaN, p95Ms: Number.NaN, note: gpuCtx ? 'skipped: software adapter (exact but slow; --software-gpu runs it)' : `skipped: no GPU (${info.gpu.available ? '' : info.gpu.reason})` });
+      /**
+       * Probes the case (a cold call, then a warm one) on a small batch to
+       * estimate a full run, plans warm-up and repeats within the budget, and
+       * times it. `estimateMs` replaces the probe where the cost is known.
+       */
+      const timeCase = async (name: string, fn: CaseFn, row: Partial<BenchRow> & { device: BenchRow['device'] }, over = 'over budget', estimateMs?: number): Promise<BenchRow | undefined> => {
+        progress(name);
+        try {
+          let estimate = estimateMs;
+          if (estimate === undefined) {
+            await fn('probe');
+            const t = performance.now();
+            await fn('probe');
+            estimate = ((performance.now() - t) * size) / (small ? bk.probeSize : size);
+          }
+          const runs = planRuns(estimate, options.repeat, options.budgetMs, options.minSampleMs ?? 0, maxRepeatsByMemory);
+          if (runs.skip) {
+            skipped(name, `skipped: ${over} (about ${seconds(estimate)} a run, budget ${seconds(options.budgetMs)} a case)`, row);
+            return undefined;
+          }
+          await settle();
+          // Without a separate probe batch the probe runs were full-size warm-ups already.
+          const t = await measure(() => fn('full'), runs.repeats, small ? Math.min(runs.warmup, warmup) : 0, collectGarbage);
+          const stats = t.atMedian.stats;
+          latest.run = t.last;
+          const throughput = size / (t.medianMs / 1000);
+          const full: BenchRow = {
+            ...base(name),
+            ...row,
+            medianMs: t.medianMs,
+            p95Ms: t.p95Ms,
+            samples: t.samples.length,
+            throughput,
+            ...(bk.bytesPerItem ? { bytesPerSecond: throughput * bk.bytesPerItem } : {}),
+            speedup: null,
+            ...(stats?.gpu ? { gpuTimings: stats.gpu } : {}),
+          };
+          if (stats) {
+            full.backend = stats.backend;
+            if (stats.threads !== undefined) full.threads = stats.threads;
+            if (stats.fellBack) {
+              full.device = 'cpu';
+              full.note = `fell back to the CPU: ${stats.fallbackReason ?? ''}`;
+            }
+          }
+          if (reference !== undefined) full.verified = sameBytes(t.last.output, reference);
+          if (runs.reduced) full.note = [full.note, `${runs.repeats} repeat${runs.repeats > 1 ? 's' : ''} (time budget)`].filter(Boolean).join('; ');
+          group.push(full);
+          return full;
+        } catch (err) {
+          skipped(name, `failed: ${message(err)}`, row);
+          return undefined;
+        } finally {
+          done++;
+          options.onProgress?.(done, total, `${label}: ${name} done`);
+        }
+      };
+      const executorCase = (executor: { execute(input: never): Promise<{ output: unknown; stats: ExecStats }> }): CaseFn => async (which) => {
+        const r = await executor.execute((which === 'probe' ? probeInput : input) as never);
+        return { output: r.output as TypedArray, stats: r.stats };
+      };
+
+      // Single thread: the baseline of every speedup and the reference output.
+      latest.run = undefined;
+      const single = await timeCase('cpu-1t', executorCase(new CpuMapExecutor(bk.kernel)), { device: 'cpu' });
+      const singleRun = latestRun();
+      if (single && singleRun) {
+        reference = singleRun.output;
+        single.verified = true;
       }
-      const auto = await timeExecutor('auto', await runtime.scheduler(kernel), 'mixed');
-      const best = Math.min(...[single, pool, gpuRow].map((r) => (r && Number.isFinite(r.medianMs) ? r.medianMs : Number.POSITIVE_INFINITY)));
-      if (Number.isFinite(auto.medianMs) && Number.isFinite(best)) auto.regret = auto.medianMs / best;
-      if (gpuRow && Number.isFinite(gpuRow.medianMs)) {
-        // Split so both devices finish together, from the throughputs just measured.
-        const gpuShare = gpuRow.throughput / (gpuRow.throughput + pool.throughput);
-        const split: RoutingStrategy = { name: 'split', decide: () => ({ device: 'split', gpuShare, reason: 'bench' }) };
-        const scheduler = new HybridScheduler(new ParallelCpuExecutor(kernel as never, { pool: runtime.pool }), new WebGpuExecutor(kernel, { devices: runtime.devices! }), { strategy: split });
-        const row = await timeExecutor('co-exec', scheduler as never, 'mixed');
-        row.note = `gpu share ${(gpuShare * 100).toFixed(0)}%; ${(row.throughput / (gpuRow.throughput + pool.throughput)).toFixed(2)} of cpu-pool + gpu throughput`;
-      }
-      for (const peer of peers) {
-        const tooSlow = overBudget(kernelName, peer.name, size);
-        if (tooSlow) {
-          skip(add, peer.name, 'cpu', tooSlow);
+
+      // Peers: what users would call instead, over the same inputs. They run before the
+      // pool and the GPU, whose workers and rasterizer threads would otherwise still hold
+      // memory or cores while these single-thread loops are timed; rows are reordered below.
+      for (const factory of bk.peers) {
+        let peer;
+        let probePeer;
+        try {
+          peer = await factory.create(workload as never, peerPool);
+          probePeer = small ? await factory.create(probeWorkload as never, peerPool) : peer;
+        } catch (err) {
+          skipped(factory.name, `failed: ${message(err)}`);
+          done++;
           continue;
         }
-        options.onProgress?.(done, plan.length, `${kernelName} ${size}: ${peer.name}`);
-        const t = await measure(peer.run, repeat);
-        add({ case: peer.name, device: 'cpu', medianMs: t.medianMs, p95Ms: t.p95Ms, note: 'one thread' });
+        if (!peer || !probePeer) {
+          skipped(factory.name, `skipped: ${factory.name} is not installed`);
+          done++;
+          continue;
+        }
+        const p = peer;
+        const pp = probePeer;
+        await timeCase(factory.name, async (which) => ({ output: await (which === 'probe' ? pp : p).run() }), { device: 'cpu', backend: peer.backend, threads: peer.threads });
       }
-      for (const row of group) {
-        row.speedup = single.medianMs / row.medianMs;
-        if (Number.isFinite(row.throughput)) rates.set(`${kernelName}|${row.case}`, row.throughput);
+
+      const poolExecutor = new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool });
+      const pool = await timeCase('cpu-pool', executorCase(poolExecutor), { device: 'cpu' });
+      await poolExecutor.close();
+
+      // The GPU alone, also on a software adapter (marked, and within the budget).
+      const software = adapter?.software === true;
+      let gpuRow: BenchRow | undefined;
+      let gpuRate: { rate: number; basis: 'measured' | 'probe' } | undefined;
+      if (adapter === undefined || runtime.devices === undefined) {
+        skipped('gpu', `skipped: no GPU (${info.gpu.available ? '' : info.gpu.reason})`);
+        done++;
+      } else if (bk.kernel.gpu === undefined) {
+        skipped('gpu', `skipped: ${bk.name} has no GPU program yet`);
+        done++;
+      } else {
+        const gpuExecutor = new WebGpuExecutor(bk.kernel, { devices: runtime.devices });
+        let probeRate: number | undefined;
+        const fn: CaseFn = async (which) => {
+          const t = performance.now();
+          const r = await executorCase(gpuExecutor)(which);
+          if (which === 'probe') probeRate = (small ? bk.probeSize : size) / ((performance.now() - t) / 1000);
+          return r;
+        };
+        const extra = software ? { software: true, note: 'software adapter: exact results, computed on the CPU cores' } : {};
+        gpuRow = await timeCase('gpu', fn, { device: 'gpu', ...extra }, software ? 'over budget on software adapter' : 'over budget');
+        if (gpuRow?.throughput) gpuRate = { rate: gpuRow.throughput, basis: 'measured' };
+        else if (probeRate !== undefined) gpuRate = { rate: probeRate, basis: 'probe' };
+        await gpuExecutor.close();
       }
-      rows.push(...group);
-      done++;
-      options.onProgress?.(done, plan.length, `${kernelName} ${size}: done`);
+
+      // The scheduler's own choice, with the runtime's default strategy.
+      const scheduler = await runtime.scheduler(bk.kernel);
+      const autoEstimate = software || !gpuRow ? (pool?.medianMs ?? undefined) : Math.max(pool?.medianMs ?? 0, gpuRow.medianMs ?? 0);
+      latest.run = undefined;
+      const auto = await timeCase('auto', executorCase(scheduler), { device: 'cpu' }, 'over budget', autoEstimate);
+      const routed = latestRun()?.stats;
+      if (auto && routed) {
+        auto.device = routed.split ? 'mixed' : routed.device;
+        const why = software && routed.device === 'cpu' ? ' (auto leaves software adapters alone)' : '';
+        auto.note = [`routed to ${routed.backend} by ${routed.strategy ?? 'the strategy'}${why}`, auto.note].filter(Boolean).join('; ');
+        const best = Math.min(...[single, pool, gpuRow].map((r) => r?.medianMs ?? Number.POSITIVE_INFINITY));
+        auto.regret = Number.isFinite(best) ? auto.medianMs! / best : null;
+      }
+
+      // Co-execution: a split so both devices finish together, from the throughputs just measured.
+      const cpuRate = pool?.throughput ?? undefined;
+      if (gpuRate && cpuRate && runtime.devices && bk.kernel.gpu) {
+        const gpuShare = gpuRate.rate / (gpuRate.rate + cpuRate);
+        const split: RoutingStrategy = { name: 'split', decide: () => ({ device: 'split', gpuShare, reason: 'bench: equal finish' }) };
+        const coScheduler = new HybridScheduler(new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool }), new WebGpuExecutor(bk.kernel, { devices: runtime.devices }), { strategy: split });
+        const row = await timeCase('co-exec', executorCase(coScheduler as never), { device: 'mixed' }, 'over budget', (1.5 * 1000 * size) / (gpuRate.rate + cpuRate));
+        if (row) {
+          const efficiency = row.throughput! / (gpuRate.rate + cpuRate);
+          row.coexec = { gpuShare, efficiency, basis: gpuRate.basis };
+          const share = `gpu share ${(gpuShare * 100).toFixed(gpuShare < 0.1 ? 1 : 0)}%${gpuRate.basis === 'probe' ? ' (gpu rate from the probe)' : ''}`;
+          row.note = [share, `${efficiency.toFixed(2)} of cpu-pool + gpu throughput`, software ? 'the software GPU shares the CPU cores' : '', row.note].filter(Boolean).join('; ');
+        }
+        await coScheduler.close();
+      } else {
+        skipped('co-exec', `skipped: needs both a cpu-pool and a GPU rate${adapter ? '' : ' (no GPU)'}`);
+        done++;
+      }
+
+      const baseline = single?.medianMs;
+      for (const row of group) if (baseline && row.medianMs) row.speedup = baseline / row.medianMs;
+      const order = (r: BenchRow): number => {
+        const i = (DEVICE_CASES as readonly string[]).indexOf(r.case);
+        return i >= 0 ? i : DEVICE_CASES.length + bk.peers.findIndex((p) => p.name === r.case);
+      };
+      rows.push(...group.sort((x, y) => order(x) - order(y)));
     }
+
     return {
       schemaVersion: BENCH_SCHEMA_VERSION,
       createdAt: new Date().toISOString(),
       command: options.command,
-      machine: machineInfo(),
-      gpu: gpuCtx
-        ? { available: true, adapter: [gpuCtx.vendor, gpuCtx.device, gpuCtx.description].filter(Boolean).join(' '), backend: gpuCtx.backend, software: gpuCtx.software }
-        : { available: false, reason: info.gpu.available ? '' : info.gpu.reason },
+      machine: benchMachine(),
+      gpu: describeGpu(info.gpu),
       repeat: options.repeat,
+      warmup,
+      budgetMs: options.budgetMs,
+      minSampleMs: options.minSampleMs ?? 0,
+      quick: options.quick,
+      load: { start: loadAtStart, end: loadavg()[0]! },
       rows,
     };
   } finally {
+    await peerPool.close();
     await runtime.close();
   }
 }

@@ -2,10 +2,14 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { toShared } from '@supervm/gpu-executor';
 import type { Ed25519Columns, Sha256Columns, VectorAddInput } from '@supervm/gpu-executor/kernels';
 
-/** Deterministic inputs per kernel and size, built once per size and reused by every case. */
+/**
+ * Deterministic inputs per kernel and size, built once per size and reused by
+ * every case. Columns live in shared memory, as the runtime recommends for
+ * large batches: worker threads then read them without a copy per batch.
+ */
 export function vectorAddInput(n: number): VectorAddInput {
-  const a = new Float32Array(n);
-  const b = new Float32Array(n);
+  const a = new Float32Array(new SharedArrayBuffer(n * 4));
+  const b = new Float32Array(new SharedArrayBuffer(n * 4));
   for (let i = 0; i < n; i++) {
     a[i] = (i % 1000) * 0.5;
     b[i] = (i % 777) * 0.25;
@@ -15,9 +19,9 @@ export function vectorAddInput(n: number): VectorAddInput {
 
 /** `n` messages of `bytes` bytes each, packed. */
 export function sha256Input(n: number, bytes = 64): Sha256Columns {
-  const data = new Uint8Array(n * bytes);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 131) & 0xff;
-  return { data, offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * bytes) };
+  const data = new Uint8Array(new SharedArrayBuffer(n * bytes));
+  for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >>> 8)) & 0xff;
+  return { data, offsets: toShared(Uint32Array.from({ length: n + 1 }, (_, i) => i * bytes)) };
 }
 
 export interface Ed25519Workload {
@@ -59,3 +63,6 @@ export function ed25519Input(n: number): Ed25519Workload {
     signatures,
   };
 }
+
+/** SHA-256 workloads are the kernel's columns. */
+export type Sha256Workload = Sha256Columns;
