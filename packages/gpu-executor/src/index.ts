@@ -20,6 +20,7 @@ export {
   type RoutingDecision,
   type RoutingSample,
   type RoutingStrategy,
+  type SplitSample,
 } from './scheduler/strategy.js';
 export {
   Runtime,

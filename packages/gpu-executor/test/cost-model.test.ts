@@ -292,3 +292,25 @@ describe('the model store', () => {
     await again.close();
   });
 });
+
+describe('split batches that run slower than predicted', () => {
+  test('the observed slowdown stops further splits', async () => {
+    const { CostModelStrategy } = await import('../src/scheduler/cost-model-strategy.js');
+    const strategy = new CostModelStrategy('k');
+    // Two equal linear devices: a split is predicted to finish in about half the time.
+    for (const device of ['cpu', 'gpu'] as const) {
+      for (const w of [100, 1000, 10_000, 100_000]) strategy.observe({ kernel: 'k', device, items: w, work: w, durationMs: w / 100 });
+    }
+    const ctx = { kernel: 'k', items: 50_000, work: 50_000, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    const first = strategy.decide(ctx);
+    assert.equal(first.device, 'split');
+    // In practice each split took three times its prediction.
+    for (let i = 0; i < 4; i++) {
+      const d = strategy.decide(ctx);
+      if (d.device !== 'split') break;
+      strategy.observeSplit({ kernel: 'k', items: 50_000, work: 50_000, gpuShare: d.gpuShare, durationMs: 3 * d.predictedMs!, predictedMs: d.predictedMs! });
+    }
+    assert.ok(strategy.splitSlowdown > 1.5);
+    assert.notEqual(strategy.decide(ctx).device, 'split');
+  });
+});

@@ -100,12 +100,19 @@ describe('co-execution', () => {
     );
   });
 
-  test('each part of a split batch is reported to the strategy as a batch of its own', async () => {
-    const seen: { device: string; items: number }[] = [];
-    const observing = { ...split, observe: (sample: { device: string; items: number }) => seen.push({ device: sample.device, items: sample.items }) };
+  test('a split batch is reported whole to observeSplit, with the strategy\'s prediction, and not as single-device samples', async () => {
+    const splits: { items: number; gpuShare: number; predictedMs?: number }[] = [];
+    let singles = 0;
+    const observing = {
+      name: 'split-observed',
+      decide: () => ({ device: 'split' as const, gpuShare: 0.5, reason: 'test', predictedMs: 3 }),
+      observe: () => singles++,
+      observeSplit: (sample: { items: number; gpuShare: number; predictedMs?: number }) => splits.push({ items: sample.items, gpuShare: sample.gpuShare, predictedMs: sample.predictedMs }),
+    };
     const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy: observing });
     await s.execute(inputOf(1000));
-    assert.deepEqual(seen, [{ device: 'cpu', items: 500 }, { device: 'gpu', items: 500 }]);
+    assert.deepEqual(splits, [{ items: 1000, gpuShare: 0.5, predictedMs: 3 }]);
+    assert.equal(singles, 0);
   });
 
   test('a failing GPU part is re-run on the CPU', async () => {

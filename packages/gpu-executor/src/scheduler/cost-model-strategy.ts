@@ -2,7 +2,7 @@ import type { CostHint } from '../kernels/kernel.js';
 import type { DeviceKind } from '../types.js';
 import { predict, type FittedModel } from './cost-fit.js';
 import { ModelStore } from './model-store.js';
-import type { RoutingContext, RoutingDecision, RoutingSample, RoutingStrategy } from './strategy.js';
+import type { RoutingContext, RoutingDecision, RoutingSample, SplitSample, RoutingStrategy } from './strategy.js';
 
 export interface CostModelStrategyOptions {
   /** Where models live (shared by the strategies of every kernel). Default: an in-memory store. */
@@ -55,6 +55,13 @@ export class CostModelStrategy implements RoutingStrategy {
   readonly #refreshEvery: number;
   readonly #refreshWithin: number;
   #modelDecisions = 0;
+  /**
+   * Observed over predicted finish of split batches (moving average, starts at 1).
+   * The models predict each device alone; run together they share host memory
+   * bandwidth and cores (on the H100 machine vector add ran 2-4x slower split
+   * than predicted), so splitting stops where it does not pay in practice.
+   */
+  #splitSlowdown = 1;
 
   constructor(kernel: string | { name: string; cost?: CostHint }, options: CostModelStrategyOptions = {}) {
     this.kernel = typeof kernel === 'string' ? kernel : kernel.name;
@@ -91,6 +98,17 @@ export class CostModelStrategy implements RoutingStrategy {
 
   observe(sample: RoutingSample): void {
     this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
+  }
+
+  observeSplit(sample: SplitSample): void {
+    if (sample.kernel !== this.kernel || sample.predictedMs === undefined || !(sample.predictedMs > 0)) return;
+    const ratio = Math.min(Math.max(sample.durationMs / sample.predictedMs, 0.25), 16);
+    this.#splitSlowdown = 0.5 * this.#splitSlowdown + 0.5 * ratio;
+  }
+
+  /** How much slower split batches ran than predicted (1 = as predicted). */
+  get splitSlowdown(): number {
+    return this.#splitSlowdown;
   }
 
   /** Loads the store's file (see `ModelStore.load`). */
@@ -156,11 +174,12 @@ export class CostModelStrategy implements RoutingStrategy {
 
     if (items >= this.#minSplitItems && work > 0) {
       const split = splitShare(cpu, gpu, work, waitCpu, waitGpu);
-      if (split !== undefined && split.finishMs < this.#splitGain * best.ms) {
+      if (split !== undefined && split.finishMs * this.#splitSlowdown < this.#splitGain * best.ms) {
         return {
           device: 'split',
           gpuShare: split.gpuShare,
-          reason: `split ${(split.gpuShare * 100).toFixed(1)} % to gpu: ${ms(split.finishMs)} ms vs ${predicted}`,
+          predictedMs: split.finishMs,
+          reason: `split ${(split.gpuShare * 100).toFixed(1)} % to gpu: ${ms(split.finishMs)} ms (x${this.#splitSlowdown.toFixed(2)} observed) vs ${predicted}`,
         };
       }
     }

@@ -101,6 +101,10 @@ export class HybridScheduler<I, O> {
     let stats: ExecStats;
     if (decision.device === 'split') {
       stats = await this.#coExecute(validated, output, items, decision.gpuShare, signal);
+      if (!stats.fellBack) {
+        const durationMs = performance.now() - t0;
+        this.strategy.observeSplit?.({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
+      }
     } else if (decision.device === 'gpu') {
       stats = await this.#withFallback(validated, output, 0, items, signal);
     } else {
@@ -192,14 +196,6 @@ export class HybridScheduler<I, O> {
       cpuStats = cpuPart.value;
     }
     const gpuStats = gpuPart.value;
-    // Each part is a batch of its own to the cost model: how long each device took for its share.
-    if (!fellBack) {
-      const observe = (device: DeviceKind, start: number, end: number, durationMs: number): void => {
-        if (end > start) this.strategy.observe?.({ kernel: this.kernel.name, device, items: end - start, work: this.kernel.work?.(input, start, end) ?? end - start, durationMs });
-      };
-      observe('cpu', 0, cut, cpuStats.durationMs);
-      observe('gpu', cut, items, gpuStats.durationMs);
-    }
     return {
       device: gpuStats.fellBack ? 'cpu' : 'gpu',
       backend: `co-exec(${cpuStats.backend}+${gpuStats.backend})`,

@@ -13,7 +13,7 @@ export interface RoutingContext {
 export type RoutingDecision =
   | { device: DeviceKind; reason: string }
   /** Co-execution: the last `gpuShare` of the items go to the GPU, the rest to the CPU. */
-  | { device: 'split'; gpuShare: number; reason: string };
+  | { device: 'split'; gpuShare: number; reason: string; /** The strategy's predicted finish, reported back by `observeSplit`. */ predictedMs?: number };
 
 export interface RoutingSample {
   kernel: string;
@@ -23,11 +23,24 @@ export interface RoutingSample {
   durationMs: number;
 }
 
+/** A co-executed batch as it turned out: both devices at once, sharing host memory and cores. */
+export interface SplitSample {
+  kernel: string;
+  items: number;
+  work: number;
+  gpuShare: number;
+  durationMs: number;
+  predictedMs?: number;
+}
+
 /** Chooses a device per batch; may learn from what batches cost. */
 export interface RoutingStrategy {
   readonly name: string;
   decide(context: RoutingContext): RoutingDecision;
+  /** A single-device batch that finished. */
   observe?(sample: RoutingSample): void;
+  /** A split batch that finished (its parts ran under contention, so they are not single-device samples). */
+  observeSplit?(sample: SplitSample): void;
 }
 
 /** The seed's fixed strategy. */
