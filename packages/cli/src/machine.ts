@@ -1,5 +1,7 @@
 import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface MachineInfo {
   node: string;
@@ -10,10 +12,21 @@ export interface MachineInfo {
   packages: Record<string, string>;
 }
 
+/** A package's version, found by walking up from its resolved entry (its exports may hide package.json). */
 function versionOf(spec: string): string {
   try {
-    const url = import.meta.resolve(`${spec}/package.json`);
-    return (JSON.parse(readFileSync(new URL(url), 'utf8')) as { version: string }).version;
+    let dir = dirname(fileURLToPath(import.meta.resolve(spec)));
+    for (;;) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === spec && pkg.version) return pkg.version;
+      } catch {
+        // no package.json at this level
+      }
+      const parent = dirname(dir);
+      if (parent === dir) return 'unknown';
+      dir = parent;
+    }
   } catch {
     return 'not installed';
   }
