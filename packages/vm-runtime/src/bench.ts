@@ -157,7 +157,7 @@ export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow
   const rounds = calibrateRounds(accounts, workUs);
 
   // (1) Execution only: sequential vs Block-STM on identical tables.
-  const pools = new Map(threads.map((t) => [t, new BlockStmPool(t, { sequentialBelow: 0 })]));
+  const pools = new Map(threads.map((t) => [t, new BlockStmPool(t, { sequentialBelow: 0, minParallelWorkNs: 0 })]));
   try {
     for (const conflict of conflicts) {
       for (const a of accounts) a.nonce = 0n;

@@ -26,7 +26,7 @@ export interface BlockStats {
   layoutMs: number;
   execute: {
     threads: number;
-    /** false when the block was below the pool's `sequentialBelow` and ran on the calling thread. */
+    /** false when the block was too small for threads (see BlockStmPool.runsInParallel) and ran on the calling thread. */
     parallel: boolean;
     ms: number;
     /** Incarnations run, re-executions included (>= the number of executed transactions). */
@@ -226,10 +226,11 @@ export async function executeWithHybrid(block: readonly Uint8Array[], options: H
       layoutMs,
       execute: {
         threads: pool.threads,
-        parallel: tables.n >= pool.sequentialBelow,
+        parallel: pool.runsInParallel(tables),
         ms: execMs,
         executions: outcome.executions,
-        ...(sequential ? { sequentialMs: sequential.ms, speedup: sequential.ms / execMs } : {}),
+        // A block that ran sequentially has no speedup to report: both timings would time the same executor.
+        ...(sequential ? { sequentialMs: sequential.ms, ...(pool.runsInParallel(tables) ? { speedup: sequential.ms / execMs } : {}) } : {}),
       },
       rootMs,
     },

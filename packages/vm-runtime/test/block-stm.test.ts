@@ -65,7 +65,7 @@ function toBlock(accounts: number, hotKeys: number, txs: RandomTx[], balances: b
 }
 
 // sequentialBelow 0: even the smallest random block goes through Block-STM.
-const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0 }));
+const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0 }));
 after(() => Promise.all(pools.map((p) => p.close())));
 
 for (const [label, accounts, hotKeys] of [
@@ -160,8 +160,22 @@ describe('Block-STM under real concurrency', () => {
 });
 
 describe('sequential fallback', () => {
+  test('cheap blocks (estimated work under minParallelWorkNs) run sequentially; costly ones go to Block-STM', async () => {
+    const pool = new BlockStmPool(2, { sequentialBelow: 0, minParallelWorkNs: 1_000_000 });
+    try {
+      const cheap = toBlock(4, 1, Array.from({ length: 100 }, (_, i) => ({ kind: KIND_TRANSFER, from: i % 4, to: (i + 1) % 4, amount: 1n, nonceSkew: 0n })), [10n, 10n, 10n, 10n]);
+      const cheapTables = buildTables(cheap.slots, cheap.base);
+      assert.equal(pool.runsInParallel(cheapTables), false);
+      assert.deepEqual([...(await pool.execute(cheapTables)).receipts], [...executeSequential(buildTables(cheap.slots, cheap.base)).receipts]);
+      const costly = toBlock(4, 1, Array.from({ length: 100 }, (_, i) => ({ kind: KIND_CALL, from: i % 4, contract: 'work', key: 0, rounds: 10, gasLimit: 10_000, nonceSkew: 0n })), [0n, 0n, 0n, 0n]);
+      assert.equal(pool.runsInParallel(buildTables(costly.slots, costly.base)), true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('blocks below sequentialBelow run on the calling thread and give the same result', async () => {
-    const pool = new BlockStmPool(2, { sequentialBelow: 50 });
+    const pool = new BlockStmPool(2, { sequentialBelow: 50, minParallelWorkNs: 0 });
     try {
       await fc.assert(
         fc.asyncProperty(
