@@ -13,7 +13,7 @@ export interface MachineInfo {
 }
 
 /** A package's version, found by walking up from its resolved entry (its exports may hide package.json). */
-function versionOf(spec: string): string {
+export function packageVersion(spec: string): string {
   try {
     let dir = dirname(fileURLToPath(import.meta.resolve(spec)));
     for (;;) {
@@ -32,14 +32,14 @@ function versionOf(spec: string): string {
   }
 }
 
-/** What a benchmark row needs to be comparable across machines. */
-export function machineInfo(): MachineInfo {
+/** What a benchmark row needs to be comparable across machines; `packages` names whose versions to report. */
+export function machineInfo(packages: readonly string[] = ['@supervm/gpu-executor', 'webgpu', 'piscina']): MachineInfo {
   return {
     node: process.version,
     platform: `${platform()} ${release()} ${process.arch}`,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores: availableParallelism(),
     memoryBytes: totalmem(),
-    packages: Object.fromEntries(['@supervm/gpu-executor', 'webgpu', 'piscina'].map((p) => [p, versionOf(p)])),
+    packages: Object.fromEntries(packages.map((p) => [p, packageVersion(p)])),
   };
 }
