@@ -101,7 +101,7 @@ export class Runtime {
     if (this.devices === undefined) gpu = new UnavailableGpu('GPU disabled', kernel);
     else if (kernel.gpu === undefined) gpu = new UnavailableGpu(`${kernel.name} has no GPU program`, kernel);
     else {
-      gpu = new WebGpuExecutor(kernel, { devices: this.devices });
+      gpu = new WebGpuExecutor(kernel, { devices: this.devices, hostPool: this.pool });
       await gpu.ready();
       // A software rasterizer is exact but slower than the CPU: only an explicit device 'gpu' uses it.
       autoGpu = this.devices.context?.adapter.software !== true || this.#options.autoSoftwareGpu === true;

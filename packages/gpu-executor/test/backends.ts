@@ -57,5 +57,13 @@ export function backends<I extends Columns, O extends TypedArray>(kernel: Kernel
       skip: gpuSkip,
     });
   }
+  if (kernel.gpu?.hostPack !== undefined) {
+    // Records built on the worker pool (every batch, however small) instead of in-thread.
+    cases.push({
+      name: 'webgpu+pool-pack',
+      executor: new WebGpuExecutor(kernel, { devices: gpuDevices, hostPool: pool, minPoolPackNs: 0, ...options }),
+      skip: gpuSkip,
+    });
+  }
   return cases;
 }

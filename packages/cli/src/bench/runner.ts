@@ -201,7 +201,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         skipped('gpu', `skipped: ${bk.name} has no GPU program yet`);
         done++;
       } else {
-        const gpuExecutor = new WebGpuExecutor(bk.kernel, { devices: runtime.devices });
+        const gpuExecutor = new WebGpuExecutor(bk.kernel, { devices: runtime.devices, hostPool: runtime.pool });
         let probeRate: number | undefined;
         const fn: CaseFn = async (which) => {
           const t = performance.now();
@@ -220,12 +220,20 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const scheduler = await runtime.scheduler(bk.kernel);
       const autoEstimate = software || !gpuRow ? (pool?.medianMs ?? undefined) : Math.max(pool?.medianMs ?? 0, gpuRow.medianMs ?? 0);
       latest.run = undefined;
-      const auto = await timeCase('auto', executorCase(scheduler), { device: 'cpu' }, 'over budget', autoEstimate);
+      // Where every full-size run went (warm-up included): a learning strategy may explore, so one route can hide others.
+      const routes = new Map<string, number>();
+      const autoCase: CaseFn = async (which) => {
+        const r = await executorCase(scheduler)(which);
+        if (which === 'full' && r.stats) routes.set(r.stats.backend, (routes.get(r.stats.backend) ?? 0) + 1);
+        return r;
+      };
+      const auto = await timeCase('auto', autoCase, { device: 'cpu' }, 'over budget', autoEstimate);
       const routed = latestRun()?.stats;
       if (auto && routed) {
         auto.device = routed.split ? 'mixed' : routed.device;
         const why = software && routed.device === 'cpu' ? ' (auto leaves software adapters alone)' : '';
-        auto.note = [`routed to ${routed.backend} by ${routed.strategy ?? 'the strategy'}${why}`, auto.note].filter(Boolean).join('; ');
+        const mixedRoutes = routes.size > 1 ? ` (runs: ${[...routes].map(([backend, n]) => `${backend} ${n}`).join(', ')})` : '';
+        auto.note = [`routed to ${routed.backend} by ${routed.strategy ?? 'the strategy'}${why}${mixedRoutes}`, auto.note].filter(Boolean).join('; ');
         const best = Math.min(...[single, pool, gpuRow].map((r) => r?.medianMs ?? Number.POSITIVE_INFINITY));
         auto.regret = Number.isFinite(best) ? auto.medianMs! / best : null;
       }
@@ -235,7 +243,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (gpuRate && cpuRate && runtime.devices && bk.kernel.gpu) {
         const gpuShare = gpuRate.rate / (gpuRate.rate + cpuRate);
         const split: RoutingStrategy = { name: 'split', decide: () => ({ device: 'split', gpuShare, reason: 'bench: equal finish' }) };
-        const coScheduler = new HybridScheduler(new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool }), new WebGpuExecutor(bk.kernel, { devices: runtime.devices }), { strategy: split });
+        const coScheduler = new HybridScheduler(new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool }), new WebGpuExecutor(bk.kernel, { devices: runtime.devices, hostPool: runtime.pool }), { strategy: split });
         const row = await timeCase('co-exec', executorCase(coScheduler as never), { device: 'mixed' }, 'over budget', (1.5 * 1000 * size) / (gpuRate.rate + cpuRate));
         if (row) {
           const efficiency = row.throughput! / (gpuRate.rate + cpuRate);

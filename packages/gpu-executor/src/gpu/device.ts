@@ -1,5 +1,6 @@
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache } from './pipeline-cache.js';
+import { TimestampPool } from './timing.js';
 
 export type GpuBackendChoice = 'auto' | 'vulkan' | 'opengles';
 
@@ -33,6 +34,8 @@ export interface GpuContext {
   readonly buffers: BufferPool;
   /** Static tables already uploaded, per kernel. */
   readonly tables: Map<string, GPUBuffer[]>;
+  /** Query sets for pass timestamps; undefined when the adapter lacks `timestamp-query`. */
+  readonly timestamps: TimestampPool | undefined;
   /** Set once the device reports loss; the manager then opens a new one. */
   lost: boolean;
 }
@@ -138,7 +141,9 @@ export class GpuDeviceManager {
       try {
         let gpu = instances.get(attempt.backend);
         if (gpu === undefined) {
-          gpu = mod.create([`backend=${attempt.backend}`]);
+          // Dawn quantizes timestamps by default (a browser's anti-fingerprinting measure), which would
+          // round a short pass to zero; an embedded executor wants the real resolution.
+          gpu = mod.create([`backend=${attempt.backend}`, 'disable-dawn-features=timestamp_quantization']);
           instances.set(attempt.backend, gpu);
         }
         const adapter = await gpu.requestAdapter(
@@ -203,6 +208,7 @@ export class GpuDeviceManager {
       pipelines: new PipelineCache(device),
       buffers: new BufferPool(device),
       tables: new Map(),
+      timestamps: timestampQuery ? new TimestampPool(device) : undefined,
       lost: false,
     };
     void device.lost.then((info) => {

@@ -1,3 +1,4 @@
+import type { Kernel } from '../kernels/kernel.js';
 import type { GpuAdapterDescription } from './device.js';
 
 /**
@@ -44,6 +45,14 @@ export interface GpuKernel<I, O> {
   chunkEnd(input: I, start: number, end: number, maxBindingBytes: number): number;
   /** Bytes of each input binding for items [start, end); views of the input where possible. */
   pack(input: I, start: number, end: number): readonly Uint8Array[];
+  /**
+   * For kernels whose single input binding costs real CPU time to build
+   * (Ed25519: SHA-512 and mod L per item): the same bytes `pack` returns, as a
+   * CPU kernel with one fixed-size record per item. An executor with a worker
+   * pool runs it there, over shared memory, and binds the records instead of
+   * calling `pack`; with the pool busy (co-execution) it packs in-thread.
+   */
+  readonly hostPack?: Kernel<I, Uint8Array>;
   /** Kernel-specific params after the item count (params[1..]). */
   params?(input: I, start: number, end: number): readonly number[];
   /** Output bytes for `count` items. */

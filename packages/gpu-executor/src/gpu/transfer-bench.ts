@@ -10,10 +10,24 @@ import type { GpuContext } from './device.js';
 import { WebGpuExecutor } from './webgpu-executor.js';
 import type { GpuDeviceManager } from './device.js';
 
+/**
+ * One transfer size, end to end and by phase (medians, GB/s). "Host copy" is
+ * the main thread's memcpy into or out of mapped staging memory; "DMA" is the
+ * device's copy between a staging buffer and a device buffer, with the map.
+ */
 export interface TransferFigures {
   bytes: number;
+  /** Copy into an already mapped staging buffer, unmap, copy to the device, wait: the executor's steady state (it re-maps staging in the background). */
   uploadGBps: number;
+  uploadHostCopyGBps: number;
+  uploadDmaGBps: number;
+  /** The same bytes in four pieces through four staging buffers: each piece's DMA overlaps the next piece's host copy. */
+  uploadPipelinedGBps: number;
+  /** Copy to a MAP_READ buffer, map, copy out into a host array that was touched before (no page faults). */
   downloadGBps: number;
+  /** Copy to a MAP_READ buffer and map, without reading it (the figure in shared/gpu/README.md). */
+  downloadDmaGBps: number;
+  downloadHostCopyGBps: number;
 }
 
 export interface ResidentFigure {
@@ -36,42 +50,87 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 };
 
+const gbps = (bytes: number, ms: number): number => bytes / (ms * 1e6);
+const PIPELINE_PIECES = 4;
+
 async function measureTransfer(ctx: GpuContext, bytes: number, repeats: number): Promise<TransferFigures> {
   const { device } = ctx;
   const host = new Uint8Array(bytes).fill(7);
-  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC });
+  const piece = Math.ceil(bytes / PIPELINE_PIECES / 4) * 4;
+  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+  const pieces = Array.from({ length: PIPELINE_PIECES }, () =>
+    device.createBuffer({ size: piece, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true }),
+  );
   const target = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   const readback = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const sink = new Uint8Array(bytes);
-  const up: number[] = [];
-  const down: number[] = [];
+  const sink = new Uint8Array(bytes).fill(1);
+  const t = { up: [] as number[], upCopy: [] as number[], upDma: [] as number[], upPiped: [] as number[], down: [] as number[], downDma: [] as number[], downCopy: [] as number[] };
   try {
     for (let r = 0; r < repeats + 1; r++) {
-      let t = performance.now();
-      await staging.mapAsync(GPUMapMode.WRITE);
+      const keep = r > 0;
+      // Upload, one staging buffer, already mapped (as the executor's pool hands it out).
+      const t0 = performance.now();
       new Uint8Array(staging.getMappedRange()).set(host);
       staging.unmap();
+      const t1 = performance.now();
       const enc = device.createCommandEncoder();
       enc.copyBufferToBuffer(staging, 0, target, 0, bytes);
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
-      if (r > 0) up.push(performance.now() - t);
+      const t2 = performance.now();
+      if (keep) {
+        t.up.push(t2 - t0);
+        t.upCopy.push(t1 - t0);
+        t.upDma.push(t2 - t1);
+      }
+      await staging.mapAsync(GPUMapMode.WRITE);
 
-      t = performance.now();
+      // Upload in pieces: submit each piece's copy as soon as it is staged.
+      const t3 = performance.now();
+      for (let p = 0; p < PIPELINE_PIECES; p++) {
+        const from = p * piece;
+        const len = Math.min(piece, bytes - from);
+        if (len <= 0) break;
+        const buf = pieces[p]!;
+        new Uint8Array(buf.getMappedRange(0, piece)).set(host.subarray(from, from + len));
+        buf.unmap();
+        const e = device.createCommandEncoder();
+        e.copyBufferToBuffer(buf, 0, target, from, len);
+        device.queue.submit([e.finish()]);
+      }
+      await device.queue.onSubmittedWorkDone();
+      if (keep) t.upPiped.push(performance.now() - t3);
+      await Promise.all(pieces.map((b) => b.mapAsync(GPUMapMode.WRITE)));
+
+      // Download: DMA and map, then the copy out.
+      const t4 = performance.now();
       const enc2 = device.createCommandEncoder();
       enc2.copyBufferToBuffer(target, 0, readback, 0, bytes);
       device.queue.submit([enc2.finish()]);
       await readback.mapAsync(GPUMapMode.READ);
+      const t5 = performance.now();
       sink.set(new Uint8Array(readback.getMappedRange()));
+      const t6 = performance.now();
       readback.unmap();
-      if (r > 0) down.push(performance.now() - t);
+      if (keep) {
+        t.down.push(t6 - t4);
+        t.downDma.push(t5 - t4);
+        t.downCopy.push(t6 - t5);
+      }
     }
   } finally {
-    staging.destroy();
-    target.destroy();
-    readback.destroy();
+    for (const b of [staging, ...pieces, target, readback]) b.destroy();
   }
-  return { bytes, uploadGBps: bytes / (median(up) * 1e6), downloadGBps: bytes / (median(down) * 1e6) };
+  return {
+    bytes,
+    uploadGBps: gbps(bytes, median(t.up)),
+    uploadHostCopyGBps: gbps(bytes, median(t.upCopy)),
+    uploadDmaGBps: gbps(bytes, median(t.upDma)),
+    uploadPipelinedGBps: gbps(bytes, median(t.upPiped)),
+    downloadGBps: gbps(bytes, median(t.down)),
+    downloadDmaGBps: gbps(bytes, median(t.downDma)),
+    downloadHostCopyGBps: gbps(bytes, median(t.downCopy)),
+  };
 }
 
 async function measureResident(ctx: GpuContext, elements: number, dispatches: number): Promise<ResidentFigure> {

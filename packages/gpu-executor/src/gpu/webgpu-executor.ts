@@ -1,15 +1,45 @@
+import { ParallelCpuExecutor } from '../cpu/parallel-cpu-executor.js';
+import { createSharedOutput, shareColumns } from '../cpu/shared-memory.js';
+import type { WorkerPool } from '../cpu/worker-pool.js';
 import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
 import type { Kernel } from '../kernels/kernel.js';
 import type { ExecResult, ExecStats, ExecuteOptions, Executor, GpuTimings, RangeOptions } from '../types.js';
 import { checkRange } from '../range.js';
 import { GpuDeviceManager, type GpuContext } from './device.js';
 import type { GpuKernel } from './gpu-kernel.js';
+import { BusyTime, TIMESTAMP_BYTES, TimestampPool, passNanoseconds, type PassTimestamps } from './timing.js';
 
 export interface WebGpuExecutorOptions {
   /** Shared device manager; by default each executor opens its own (the runtime shares one). */
   devices?: GpuDeviceManager;
   /** Upper bound on one binding, below the device's limit; smaller means more, smaller chunks. Default 64 MiB. */
   maxChunkBytes?: number;
+  /**
+   * Worker pool for kernels with a costly host pack (`GpuKernel.hostPack`):
+   * records are built there, in parallel, while the GPU works. Without it, or
+   * while the pool is busy with other work, they are built in-thread.
+   */
+  hostPool?: WorkerPool;
+  /** Least estimated pack work (ns) of a batch for the pool to take it. Default 1 ms. */
+  minPoolPackNs?: number;
+}
+
+/** A batch's host records on the pool: its columns in shared memory and a shared array of records. */
+interface PoolPack {
+  readonly input: unknown;
+  readonly records: Uint8Array;
+}
+
+/** What the chunks of one batch add up as they finish. */
+interface BatchClock {
+  readonly timings: GpuTimings;
+  /** Submit-to-readback intervals of the chunks: host-timed compute. */
+  readonly inFlight: BusyTime;
+  /** Packing and staging intervals of the chunks (packs on the pool may overlap). */
+  readonly uploading: BusyTime;
+  /** Sum of the compute passes' timestamp intervals, and how many passes had valid ones. */
+  passNs: number;
+  timedPasses: number;
 }
 
 interface Layout {
@@ -30,6 +60,8 @@ function bufferId(buffer: GPUBuffer): number {
 }
 
 const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/** Estimated pack work below which a worker round trip costs more than it saves. */
+const DEFAULT_MIN_POOL_PACK_NS = 1_000_000;
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /**
@@ -46,11 +78,17 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
   readonly #ownsDevices: boolean;
   readonly #maxChunkBytes: number;
   readonly #layouts = new WeakMap<GPUDevice, Layout>();
+  readonly #hostPool: WorkerPool | undefined;
+  readonly #packer: ParallelCpuExecutor<never, Uint8Array> | undefined;
+  readonly #minPoolPackNs: number;
+  /** One shared records buffer kept between batches (host buffers reused); taken while a batch uses it. */
+  #spareRecords: SharedArrayBuffer | undefined;
   #closed = false;
 
   constructor(kernel: Kernel<I, O>, options: WebGpuExecutorOptions = {}) {
     if (kernel?.gpu === undefined) throw new TypeError(`kernel ${String(kernel?.name)} has no GPU program`);
-    const { maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES } = options;
+    const { maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES, minPoolPackNs = DEFAULT_MIN_POOL_PACK_NS } = options;
+    if (!Number.isFinite(minPoolPackNs) || minPoolPackNs < 0) throw new TypeError(`minPoolPackNs must be a finite number >= 0, got ${minPoolPackNs}`);
     if (!Number.isInteger(maxChunkBytes) || maxChunkBytes < 1024) {
       throw new TypeError(`maxChunkBytes must be an integer >= 1024, got ${maxChunkBytes}`);
     }
@@ -59,6 +97,15 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     this.#devices = options.devices ?? new GpuDeviceManager();
     this.#ownsDevices = options.devices === undefined;
     this.#maxChunkBytes = maxChunkBytes;
+    const { hostPack } = kernel.gpu;
+    if (hostPack !== undefined && kernel.gpu.inputBindings !== 1) {
+      throw new TypeError(`kernel ${kernel.name}: hostPack needs exactly one input binding, not ${kernel.gpu.inputBindings}`);
+    }
+    this.#hostPool = options.hostPool;
+    if (hostPack !== undefined && options.hostPool !== undefined) {
+      this.#packer = new ParallelCpuExecutor(hostPack as never, { pool: options.hostPool, minTaskNs: Math.min(minPoolPackNs, 250_000) });
+    }
+    this.#minPoolPackNs = minPoolPackNs;
   }
 
   get backend(): string {
@@ -118,6 +165,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#packer?.close();
     if (this.#ownsDevices) await this.#devices.close();
   }
 
@@ -168,6 +216,8 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
   async #run(ctx: GpuContext, input: I, output: O, start: number, end: number, signal?: AbortSignal): Promise<GpuTimings> {
     const timings: GpuTimings = { uploadMs: 0, computeMs: 0, downloadMs: 0, bytesUploaded: 0, bytesDownloaded: 0, source: 'host', chunks: 0 };
     if (start === end) return timings;
+    const clock: BatchClock = { timings, inFlight: new BusyTime(), uploading: new BusyTime(), passNs: 0, timedPasses: 0 };
+    const poolPack = this.#poolPack(input, end - start);
     const g = this.#gpu;
     const { limits } = ctx;
     const tables = this.#tables(ctx);
@@ -189,7 +239,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
         if (signal?.aborted) throw abortError(signal);
         const e = g.chunkEnd(input, s, end, maxBinding);
         if (!(e > s && e <= end)) throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name}: chunkEnd returned ${e} for [${s}, ${end})`);
-        const chunk = this.#chunk(ctx, pipeline, layout, tables, workgroupSize, input, output, s, e, timings, signal);
+        const chunk = this.#chunk(ctx, pipeline, layout, tables, workgroupSize, input, output, s, e, clock, poolPack, signal);
         inFlight.push(chunk);
         // Two in flight: chunk k+1 is staged while chunk k computes.
         if (inFlight.length >= 2) await inFlight.shift();
@@ -199,9 +249,36 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     } catch (err) {
       failure = err;
       await Promise.allSettled(inFlight);
+    } finally {
+      if (poolPack) this.#spareRecords = poolPack.records.buffer as SharedArrayBuffer;
     }
     if (failure !== undefined) throw await this.#classify(ctx, failure);
+    timings.uploadMs = clock.uploading.total;
+    // GPU passes run one after another on the queue, so their timestamp intervals add up without overlap.
+    if (clock.timedPasses === timings.chunks && timings.chunks > 0) {
+      timings.computeMs = clock.passNs / 1e6;
+      timings.source = 'timestamp';
+    } else {
+      timings.computeMs = clock.inFlight.total;
+    }
     return timings;
+  }
+
+  /**
+   * Shared columns and records for packing on the pool, when the kernel has a
+   * host pack, a pool was given, and no other work occupies the pool (during
+   * co-execution its CPU part does: records are then built in-thread).
+   */
+  #poolPack(input: I, items: number): PoolPack | undefined {
+    const hostPack = this.#gpu.hostPack;
+    if (this.#packer === undefined || hostPack === undefined || this.#hostPool === undefined || this.#hostPool.pending > 0) return undefined;
+    if (items * hostPack.cost.cpuNsPerItem < this.#minPoolPackNs) return undefined;
+    const total = this.kernel.count(input);
+    const bytes = total * hostPack.outputWidth;
+    const spare = this.#spareRecords;
+    this.#spareRecords = undefined;
+    const records = spare !== undefined && spare.byteLength >= bytes ? hostPack.createOutput(total, spare) : createSharedOutput(hostPack, total);
+    return { input: shareColumns(input as never), records };
   }
 
   async #chunk(
@@ -214,14 +291,24 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     output: O,
     start: number,
     end: number,
-    timings: GpuTimings,
+    clock: BatchClock,
+    poolPack: PoolPack | undefined,
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const { device, buffers } = ctx;
+    const { timings } = clock;
     const g = this.#gpu;
     const count = end - start;
-    const tUpload = performance.now();
-    const parts = g.pack(input, start, end);
+    // Upload = host work (packing, copy into staging); intervals, since packs on the pool overlap.
+    let tUpload = performance.now();
+    let parts: readonly Uint8Array[];
+    if (poolPack !== undefined) {
+      const width = g.hostPack!.outputWidth;
+      await this.#packer!.executeInto(poolPack.input as never, poolPack.records, { start, end, ...(signal ? { signal } : {}) });
+      parts = [poolPack.records.subarray(start * width, end * width)];
+    } else {
+      parts = g.pack(input, start, end);
+    }
     if (parts.length !== g.inputBindings) {
       throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name}: pack returned ${parts.length} bindings, expected ${g.inputBindings}`);
     }
@@ -245,11 +332,19 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     const inBuf = buffers.acquire(totalIn, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'input');
     const outBuf = buffers.acquire(outBytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, 'output');
     const readback = buffers.acquire(outBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    // Timestamps go through their own small readback, mapped alongside the output's (same submit, same poll).
+    const stamps: PassTimestamps | undefined = ctx.timestamps?.acquire();
+    const stampReadback = stamps && buffers.acquire(TIMESTAMP_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'timestamps');
     let scopes: Promise<[GPUError | null, GPUError | null]> | undefined;
     let stagingReleased = false;
     try {
       // Pooled staging buffers come back already mapped (re-mapped in the background below).
-      if (staging.mapState !== 'mapped') await staging.mapAsync(GPUMapMode.WRITE);
+      if (staging.mapState !== 'mapped') {
+        // Waiting for the map is not upload work: count the pack before it and the copy after it.
+        clock.uploading.add(tUpload, performance.now());
+        await staging.mapAsync(GPUMapMode.WRITE);
+        tUpload = performance.now();
+      }
       const mapped = new Uint8Array(staging.getMappedRange(0, totalIn));
       sections.forEach((part, i) => {
         const at = offsets[i]!;
@@ -258,7 +353,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
         mapped.fill(0, at + part.byteLength, at + bindingSize(part.byteLength));
       });
       staging.unmap();
-      timings.uploadMs += performance.now() - tUpload;
+      clock.uploading.add(tUpload, performance.now());
       timings.bytesUploaded += totalIn;
 
       const key = `${bufferId(inBuf)}:${bufferId(outBuf)}:${outBytes}:${sections.map((p, i) => `${offsets[i]}+${bindingSize(p.byteLength)}`).join(',')}`;
@@ -280,12 +375,15 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
       const encoder = device.createCommandEncoder();
       encoder.copyBufferToBuffer(staging, 0, inBuf, 0, totalIn);
-      const pass = encoder.beginComputePass();
+      const pass = encoder.beginComputePass(
+        stamps ? { timestampWrites: { querySet: stamps.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+      );
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       if (workgroups > 0) pass.dispatchWorkgroups(Math.min(workgroups, maxDim), Math.ceil(workgroups / maxDim));
       pass.end();
       encoder.copyBufferToBuffer(outBuf, 0, readback, 0, outBytes);
+      if (stamps && stampReadback) TimestampPool.copyOut(encoder, stamps, stampReadback, 0);
       const tCompute = performance.now();
       device.queue.submit([encoder.finish()]);
       // Popped now, awaited with the readback: no extra round trip to the device.
@@ -297,15 +395,26 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
         () => buffers.discard(staging),
       );
 
-      const mappedOut = readback.mapAsync(GPUMapMode.READ, 0, outBytes);
+      const mappedOut = Promise.all([
+        readback.mapAsync(GPUMapMode.READ, 0, outBytes),
+        stampReadback?.mapAsync(GPUMapMode.READ, 0, TIMESTAMP_BYTES),
+      ]);
       // Errors from the scopes explain a failed map better; the map's own rejection is then moot.
       mappedOut.catch(() => undefined);
       const [validation, oom] = await scopes;
       if (oom) throw new ExecutorError('OUT_OF_MEMORY', `GPU out of memory: ${oom.message}`);
       if (validation) throw new ExecutorError('KERNEL_FAILED', `GPU validation error: ${validation.message}`);
       await mappedOut;
-      timings.computeMs += performance.now() - tCompute;
       const tDownload = performance.now();
+      clock.inFlight.add(tCompute, tDownload);
+      if (stampReadback) {
+        const ns = passNanoseconds(new Uint8Array(stampReadback.getMappedRange(0, TIMESTAMP_BYTES)), 0);
+        stampReadback.unmap();
+        if (ns !== undefined) {
+          clock.passNs += ns;
+          clock.timedPasses++;
+        }
+      }
       try {
         // An aborted batch must not write into an output the caller may have given to the CPU instead.
         if (!signal?.aborted) g.unpack(new Uint8Array(readback.getMappedRange(0, outBytes)), output, start, end);
@@ -325,7 +434,10 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
         buffers.release(staging);
       }
       if (readback.mapState === 'mapped') readback.unmap();
+      if (stampReadback?.mapState === 'mapped') stampReadback.unmap();
       for (const b of [inBuf, outBuf, readback]) buffers.release(b);
+      if (stampReadback) buffers.release(stampReadback);
+      if (stamps) ctx.timestamps?.release(stamps);
     }
   }
 

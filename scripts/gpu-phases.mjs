@@ -1,0 +1,81 @@
+// Where a GPU batch's time goes, per kernel, with the executor's own stats
+// (timestamp-query compute where the adapter has it), plus the scheduler's
+// routing of the same batches. Prints one JSON object.
+// Usage: node scripts/gpu-phases.mjs [repeats]
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { GpuDeviceManager, Runtime, WebGpuExecutor, WorkerPool, measureGpu } from '@supervm/gpu-executor';
+import { ed25519Kernel, sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
+
+const repeats = Number(process.argv[2] ?? 7);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function ed25519Input(n) {
+  const signers = Array.from({ length: 64 }, () => {
+    const pair = generateKeyPairSync('ed25519');
+    return { ...pair, raw: Buffer.from(pair.publicKey.export({ format: 'jwk' }).x, 'base64url') };
+  });
+  const data = new Uint8Array(n * 64);
+  const publicKeys = new Uint8Array(n * 32);
+  const signatures = new Uint8Array(n * 64);
+  for (let i = 0; i < n; i++) {
+    const s = signers[i % 64];
+    const msg = data.subarray(i * 64, i * 64 + 64);
+    msg.fill(i & 0xff, 0, 8);
+    publicKeys.set(s.raw, i * 32);
+    signatures.set(sign(null, msg, s.privateKey), i * 64);
+  }
+  return { data, offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64), publicKeys, signatures };
+}
+const shaInput = (n) => ({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
+const vaddInput = (n) => ({ a: new Float32Array(n).fill(1.5), b: new Float32Array(n).fill(2.25) });
+
+const cases = [
+  ['vector-add', vectorAddKernel, vaddInput, [1 << 20, 1 << 24]],
+  ['sha256', sha256Kernel, shaInput, [10_000, 1_000_000]],
+  ['ed25519-verify', ed25519Kernel, ed25519Input, [1024, 65536]],
+];
+const devices = new GpuDeviceManager();
+const pool = new WorkerPool();
+const report = { micro: await measureGpu(devices, { transferBytes: [4 << 20, 64 << 20, 256 << 20], residentElements: [1 << 24] }), phases: [] };
+for (const [name, kernel, make, sizes] of cases) {
+  // Kernels with a host pack run both ways, alternating, so the ratio comes from one run.
+  const variants = kernel.gpu.hostPack
+    ? [['in-thread pack', new WebGpuExecutor(kernel, { devices })], ['pool pack', new WebGpuExecutor(kernel, { devices, hostPool: pool })]]
+    : [['', new WebGpuExecutor(kernel, { devices })]];
+  for (const n of sizes) {
+    const input = make(n);
+    const runs = variants.map(() => []);
+    for (const [, gpu] of variants) await gpu.execute(input);
+    for (let r = 0; r < repeats; r++) {
+      for (const [v, [, gpu]] of variants.entries()) runs[v].push((await gpu.execute(input)).stats);
+    }
+    for (const [v, [variant]] of variants.entries()) {
+      const at = runs[v].find((s) => s.durationMs === median(runs[v].map((s) => s.durationMs)));
+      report.phases.push({ kernel: name, variant, items: n, medianMs: at.durationMs, itemsPerSecond: n / (at.durationMs / 1000), ...at.gpu });
+    }
+  }
+  for (const [, gpu] of variants) await gpu.close();
+}
+await pool.close();
+await devices.close();
+
+// The scheduler's choice on the seed's sizes: where each run went and how long it took, next to the GPU alone.
+const runtime = new Runtime();
+report.routing = [];
+for (const [name, kernel, make, sizes] of cases) {
+  const scheduler = await runtime.scheduler(kernel);
+  const input = make(sizes[0]);
+  for (const device of ['gpu', 'cpu', 'auto']) {
+    const runs = [];
+    for (let r = 0; r < 3 * repeats; r++) {
+      const t = performance.now();
+      const { stats } = await scheduler.execute(input, { device });
+      runs.push({ ms: performance.now() - t, backend: stats.backend });
+    }
+    const routes = {};
+    for (const r of runs) routes[r.backend] = (routes[r.backend] ?? 0) + 1;
+    report.routing.push({ kernel: name, items: sizes[0], device, medianMs: median(runs.map((r) => r.ms)), routes });
+  }
+}
+await runtime.close();
+console.log(JSON.stringify(report, null, 1));
