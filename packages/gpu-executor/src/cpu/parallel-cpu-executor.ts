@@ -84,20 +84,29 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
 
     const columns = shareColumns(input);
     const target = isShared(output) ? output : createSharedOutput(this.kernel, items);
-    const runs: Promise<number>[] = [];
-    for (let p = 0; p + 1 < bounds.length; p++) {
-      runs.push(
-        this.#pool.run(
-          { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start: bounds[p]!, end: bounds[p + 1]! },
-          signal,
-        ),
-      );
-    }
-    const settled = await Promise.allSettled(runs);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
+    // At most two parts per thread queued at a time: every worker has its next part ready, and
+    // work queued by others (the GPU's packing during co-execution) waits two rounds, not the whole batch.
+    const parts = bounds.length - 1;
+    let next = 0;
+    let failure: { reason: unknown } | undefined;
+    const feed = async (): Promise<void> => {
+      while (next < parts && failure === undefined) {
+        const p = next++;
+        try {
+          await this.#pool.run(
+            { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start: bounds[p]!, end: bounds[p + 1]! },
+            signal,
+          );
+        } catch (reason) {
+          failure ??= { reason };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parts, 2 * this.#pool.threads) }, feed));
+    if (failure !== undefined) {
       if (signal?.aborted) throw abortError(signal);
-      throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${(failed.reason as Error)?.message}`, { cause: failed.reason });
+      const reason = failure.reason as Error | undefined;
+      throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${reason?.message}`, { cause: reason });
     }
     if (target !== output) {
       const w = this.kernel.outputWidth;

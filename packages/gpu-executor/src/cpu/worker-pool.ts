@@ -22,7 +22,6 @@ export class WorkerPool {
   readonly maxQueue: number;
   readonly #piscina: Piscina<WorkerTask, number>;
   #closed = false;
-  #pending = 0;
 
   constructor(options: WorkerPoolOptions = {}) {
     const { threads = availableParallelism() } = options;
@@ -50,24 +49,14 @@ export class WorkerPool {
     return this.#piscina.utilization;
   }
 
-  /** Tasks submitted and not yet settled (queued or running): 0 means every worker is free. */
-  get pending(): number {
-    return this.#pending;
-  }
-
   get queueSize(): number {
     return this.#piscina.queueSize;
   }
 
   /** Runs one task; waits (backpressure) instead of failing when the queue is full. */
   async run(task: WorkerTask, signal?: AbortSignal): Promise<number> {
-    this.#pending++;
-    try {
-      while (this.#piscina.queueSize >= this.maxQueue) await once(this.#piscina, 'drain', { signal });
-      return await this.#piscina.run(task, signal ? { signal } : {});
-    } finally {
-      this.#pending--;
-    }
+    while (this.#piscina.queueSize >= this.maxQueue) await once(this.#piscina, 'drain', { signal });
+    return this.#piscina.run(task, signal ? { signal } : {});
   }
 
   async close(): Promise<void> {

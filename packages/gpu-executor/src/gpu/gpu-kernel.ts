@@ -50,7 +50,7 @@ export interface GpuKernel<I, O> {
    * (Ed25519: SHA-512 and mod L per item): the same bytes `pack` returns, as a
    * CPU kernel with one fixed-size record per item. An executor with a worker
    * pool runs it there, over shared memory, and binds the records instead of
-   * calling `pack`; with the pool busy (co-execution) it packs in-thread.
+   * calling `pack`.
    */
   readonly hostPack?: Kernel<I, Uint8Array>;
   /** Kernel-specific params after the item count (params[1..]). */

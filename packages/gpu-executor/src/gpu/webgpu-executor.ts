@@ -16,8 +16,8 @@ export interface WebGpuExecutorOptions {
   maxChunkBytes?: number;
   /**
    * Worker pool for kernels with a costly host pack (`GpuKernel.hostPack`):
-   * records are built there, in parallel, while the GPU works. Without it, or
-   * while the pool is busy with other work, they are built in-thread.
+   * records are built there, in parallel, while the GPU works. Without it they
+   * are built in-thread.
    */
   hostPool?: WorkerPool;
   /** Least estimated pack work (ns) of a batch for the pool to take it. Default 1 ms. */
@@ -78,7 +78,6 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
   readonly #ownsDevices: boolean;
   readonly #maxChunkBytes: number;
   readonly #layouts = new WeakMap<GPUDevice, Layout>();
-  readonly #hostPool: WorkerPool | undefined;
   readonly #packer: ParallelCpuExecutor<never, Uint8Array> | undefined;
   readonly #minPoolPackNs: number;
   /** One shared records buffer kept between batches (host buffers reused); taken while a batch uses it. */
@@ -101,7 +100,6 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     if (hostPack !== undefined && kernel.gpu.inputBindings !== 1) {
       throw new TypeError(`kernel ${kernel.name}: hostPack needs exactly one input binding, not ${kernel.gpu.inputBindings}`);
     }
-    this.#hostPool = options.hostPool;
     if (hostPack !== undefined && options.hostPool !== undefined) {
       this.#packer = new ParallelCpuExecutor(hostPack as never, { pool: options.hostPool, minTaskNs: Math.min(minPoolPackNs, 250_000) });
     }
@@ -266,12 +264,13 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
 
   /**
    * Shared columns and records for packing on the pool, when the kernel has a
-   * host pack, a pool was given, and no other work occupies the pool (during
-   * co-execution its CPU part does: records are then built in-thread).
+   * host pack, a pool was given and the batch is worth a worker round trip.
+   * During co-execution the pool also runs the CPU part; it keeps at most two
+   * parts per thread queued, so packing interleaves with it instead of waiting.
    */
   #poolPack(input: I, items: number): PoolPack | undefined {
     const hostPack = this.#gpu.hostPack;
-    if (this.#packer === undefined || hostPack === undefined || this.#hostPool === undefined || this.#hostPool.pending > 0) return undefined;
+    if (this.#packer === undefined || hostPack === undefined) return undefined;
     if (items * hostPack.cost.cpuNsPerItem < this.#minPoolPackNs) return undefined;
     const total = this.kernel.count(input);
     const bytes = total * hostPack.outputWidth;
