@@ -13,18 +13,14 @@ step() { echo "== $* ($(date +%T))" >&2; }
 step info
 $cli info --json > "$out/info.json" 2> "$out/info.err"
 
-step "gpu micro-benchmark (transfers, round trip, resident vector add)"
-node --input-type=module -e '
-import { GpuDeviceManager, measureGpu } from "@supervm/gpu-executor";
-const d = new GpuDeviceManager();
-console.log(JSON.stringify(await measureGpu(d, { transferBytes: [4 << 20, 64 << 20, 256 << 20], residentElements: [1 << 20, 1 << 24, 1 << 26] }), null, 1));
-await d.close();' > "$out/gpu-micro.json" 2> "$out/gpu-micro.err"
-
-step "ed25519 GPU by workgroup size"
-timeout 120 node scripts/ed25519-workgroups.mjs 65536 > "$out/ed25519-wg.json" 2> "$out/ed25519-wg.err"
+step "ed25519 GPU by workgroup size and items per dispatch"
+timeout 180 node scripts/ed25519-workgroups.mjs ${SWEEP_ED25519_ITEMS:-131072} > "$out/ed25519-wg.json" 2> "$out/ed25519-wg.err"
 
 step "supervm calibrate: fit the cost models auto routes by"
 timeout 120 $cli calibrate --quick > "$out/calibrate.txt" 2> "$out/calibrate.err"
+
+step "per-phase GPU stats of every kernel, and the scheduler's routes"
+timeout 240 node scripts/gpu-phases.mjs 7 > "$out/gpu-phases.json" 2> "$out/gpu-phases.err"
 
 step "supervm bench: every kernel, device and peer"
 timeout ${SWEEP_BENCH_TIMEOUT:-300} $cli bench ${SWEEP_BENCH_ARGS:---repeat 3 --budget 15} --json "$out/bench.json" --markdown "$out/bench.md" --chart "$out/bench.svg" > "$out/bench.txt" 2> "$out/bench.err"
@@ -47,11 +43,11 @@ step "supervm run: Block-STM by thread count, and end to end with CPU vs GPU ver
 
 # The device tool brings back at most 8 files: the main ones, and everything in one archive.
 tar -C "$out" -czf "$final/sweep.tar.gz" .
-cp "$out"/{bench.json,bench.md,bench.svg,bench.txt,run.jsonl,gpu-micro.json,ed25519-wg.json} "$final"/ 2>/dev/null
+cp "$out"/{bench.json,bench.md,bench.svg,bench.txt,run.jsonl,gpu-phases.json,ed25519-wg.json} "$final"/ 2>/dev/null
 echo "---- summary"
-head -c 1200 "$out/gpu-micro.json"; echo
+node -e 'const r = require(process.argv[1]); for (const p of r.phases) console.log(JSON.stringify(p)); for (const p of r.routing) console.log(JSON.stringify(p)); console.log(JSON.stringify(r.micro.transfers), r.micro.tinyRoundTripUs)' "$out/gpu-phases.json"
 tail -n 12 "$out/calibrate.txt"
 cat "$out/ed25519-wg.json"
 cat "$out/bench.txt"
 cut -c1-400 "$out/run.jsonl"
-tail -n 5 "$out/bench.err" "$out/run.err" "$out/gpu-micro.err" 2>/dev/null
+tail -n 5 "$out/bench.err" "$out/run.err" "$out/gpu-phases.err" 2>/dev/null

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
 import type { Columns, Kernel, TypedArray } from '../kernels/kernel.js';
 import { checkRange } from '../range.js';
@@ -87,6 +88,14 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     // At most two parts per thread queued at a time: every worker has its next part ready, and
     // work queued by others (the GPU's packing during co-execution) waits two rounds, not the whole batch.
     const parts = bounds.length - 1;
+    const window = Math.min(parts, 2 * this.#pool.threads);
+    // Each queued task listens for abort: one inner signal, allowed that many listeners, follows the caller's.
+    const inner = signal && new AbortController();
+    const forward = (): void => inner?.abort(signal?.reason);
+    if (inner) {
+      setMaxListeners(window + 1, inner.signal);
+      signal?.addEventListener('abort', forward, { once: true });
+    }
     let next = 0;
     let failure: { reason: unknown } | undefined;
     const feed = async (): Promise<void> => {
@@ -95,14 +104,18 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
         try {
           await this.#pool.run(
             { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start: bounds[p]!, end: bounds[p + 1]! },
-            signal,
+            inner?.signal,
           );
         } catch (reason) {
           failure ??= { reason };
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parts, 2 * this.#pool.threads) }, feed));
+    try {
+      await Promise.all(Array.from({ length: window }, feed));
+    } finally {
+      signal?.removeEventListener('abort', forward);
+    }
     if (failure !== undefined) {
       if (signal?.aborted) throw abortError(signal);
       const reason = failure.reason as Error | undefined;
