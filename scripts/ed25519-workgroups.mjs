@@ -1,27 +1,11 @@
 // Ed25519 GPU throughput by workgroup size and items per dispatch on one batch,
 // verdicts checked against the CPU kernel. Usage: node scripts/ed25519-workgroups.mjs [items]
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { GpuDeviceManager, ParallelCpuExecutor, WebGpuExecutor, WorkerPool } from '@supervm/gpu-executor';
 import { ed25519Kernel } from '@supervm/gpu-executor/kernels';
+import { signedBatch } from './ed25519-batch.mjs';
 
 const n = Number(process.argv[2] ?? 65536);
-const signers = Array.from({ length: 64 }, () => {
-  const pair = generateKeyPairSync('ed25519');
-  return { ...pair, raw: Buffer.from(pair.publicKey.export({ format: 'jwk' }).x, 'base64url') };
-});
-const data = new Uint8Array(n * 64);
-const publicKeys = new Uint8Array(n * 32);
-const signatures = new Uint8Array(n * 64);
-for (let i = 0; i < n; i++) {
-  const s = signers[i % 64];
-  const msg = data.subarray(i * 64, i * 64 + 64);
-  msg.fill(i & 0xff, 0, 8);
-  publicKeys.set(s.raw, i * 32);
-  const sig = sign(null, msg, s.privateKey);
-  if (i % 16 === 15) sig[3] ^= 1;
-  signatures.set(sig, i * 64);
-}
-const input = { data, offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64), publicKeys, signatures };
+const input = signedBatch(n, { corruptEvery: 16 });
 const cpu = new ParallelCpuExecutor(ed25519Kernel);
 const expected = (await cpu.execute(input)).output;
 await cpu.close();

@@ -2,37 +2,20 @@
 // (timestamp-query compute where the adapter has it), plus the scheduler's
 // routing of the same batches. Prints one JSON object.
 // Usage: node scripts/gpu-phases.mjs [repeats]
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { GpuDeviceManager, Runtime, WebGpuExecutor, WorkerPool, measureGpu } from '@supervm/gpu-executor';
 import { ed25519Kernel, sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
+import { signedBatch } from './ed25519-batch.mjs';
 
 const repeats = Number(process.argv[2] ?? 7);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function ed25519Input(n) {
-  const signers = Array.from({ length: 64 }, () => {
-    const pair = generateKeyPairSync('ed25519');
-    return { ...pair, raw: Buffer.from(pair.publicKey.export({ format: 'jwk' }).x, 'base64url') };
-  });
-  const data = new Uint8Array(n * 64);
-  const publicKeys = new Uint8Array(n * 32);
-  const signatures = new Uint8Array(n * 64);
-  for (let i = 0; i < n; i++) {
-    const s = signers[i % 64];
-    const msg = data.subarray(i * 64, i * 64 + 64);
-    msg.fill(i & 0xff, 0, 8);
-    publicKeys.set(s.raw, i * 32);
-    signatures.set(sign(null, msg, s.privateKey), i * 64);
-  }
-  return { data, offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64), publicKeys, signatures };
-}
 const shaInput = (n) => ({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
 const vaddInput = (n) => ({ a: new Float32Array(n).fill(1.5), b: new Float32Array(n).fill(2.25) });
 
 const cases = [
   ['vector-add', vectorAddKernel, vaddInput, [1 << 20, 1 << 24]],
   ['sha256', sha256Kernel, shaInput, [10_000, 1_000_000]],
-  ['ed25519-verify', ed25519Kernel, ed25519Input, [1024, 65536]],
+  ['ed25519-verify', ed25519Kernel, (n) => signedBatch(n), [1024, 65536]],
 ];
 const devices = new GpuDeviceManager();
 const pool = new WorkerPool();
