@@ -10,13 +10,12 @@
  */
 import { sha256Batch, verifyEd25519Batch, type DeviceChoice, type ExecStats, type Task } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
-import { KIND_CALL, KIND_SKIP, KIND_TRANSFER, buildTables, type BlockTables, type TxSlots } from './block-stm/layout.js';
-import { CONTRACTS, contractId } from './contracts/index.js';
-import { balanceKey, contractKey, nonceKey } from './keys.js';
+import { tablesFromColumns, type BlockTables } from './block-stm/layout.js';
+import { applyVerdicts, baseValues, decodeBlock, layoutDecoded, type BlockLayout, type DecodedBlock } from './decoded-block.js';
 import { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
 import { executeSequential, type BlockOutcome } from './sequential.js';
 import { StateRootCache, stateRoot } from './state-root.js';
-import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, decodeTransaction, type Transaction } from './transaction.js';
+import { decodeTransaction, encodeTransaction, type Transaction } from './transaction.js';
 
 export interface BlockStats {
   txs: number;
@@ -36,8 +35,15 @@ export interface BlockStats {
   };
   rootMs: number;
   commitMs: number;
+  /** From the start of verification to the end of the commit. */
   totalMs: number;
-  /** Transactions per second, end to end. */
+  /**
+   * The time this block added: from the later of its start and the previous
+   * block's commit to its own commit. Equals totalMs when blocks run one at a
+   * time; less when the block was verified while the one before executed.
+   */
+  intervalMs: number;
+  /** Transactions per second, end to end: txs / intervalMs. */
   tps: number;
 }
 
@@ -53,26 +59,17 @@ export function transactionToTask(encoded: Uint8Array, index: number): Task<TxTa
   return { id: index, payload: { encoded, tx }, estCost };
 }
 
-/** Stage 1: ids and signature verdicts, each one batch through the scheduler (run concurrently). */
-export async function verifyBlock(
-  encoded: readonly Uint8Array[],
-  txs: readonly Transaction[],
-  device: DeviceChoice,
-): Promise<{ txIds: Uint8Array; verdicts: Uint8Array; verify: BlockStats['verify']; hashMs: number }> {
-  const n = txs.length;
-  if (n === 0) return { txIds: new Uint8Array(0), verdicts: new Uint8Array(0), verify: { device: 'cpu', backend: 'none', ms: 0, fellBack: false }, hashMs: 0 };
-  const publicKeys = new Uint8Array(n * PUBLIC_KEY_BYTES);
-  const signatures = new Uint8Array(n * SIGNATURE_BYTES);
-  txs.forEach((tx, i) => {
-    publicKeys.set(tx.sender, i * PUBLIC_KEY_BYTES);
-    signatures.set(tx.signature, i * SIGNATURE_BYTES);
-  });
+type Stage1 = { txIds: Uint8Array; verdicts: Uint8Array; verify: BlockStats['verify']; hashMs: number };
+
+/** Stage 1 over a decoded block: the ids and the signature verdicts, one batch each through the scheduler, run concurrently. */
+async function verifyDecoded(d: DecodedBlock, device: DeviceChoice): Promise<Stage1> {
+  if (d.n === 0) return { txIds: new Uint8Array(0), verdicts: new Uint8Array(0), verify: { device: 'cpu', backend: 'none', ms: 0, fellBack: false }, hashMs: 0 };
   const t0 = performance.now();
-  const hashing = sha256Batch([...encoded], { device }).then((r) => ({ r, ms: performance.now() - t0 }));
-  const verifying = verifyEd25519Batch(
-    { messages: encoded.map((e) => e.subarray(0, e.length - SIGNATURE_BYTES)), publicKeys, signatures },
-    { device },
-  ).then((r) => ({ r, ms: performance.now() - t0 }));
+  const hashing = sha256Batch(d.encodings, { device }).then((r) => ({ r, ms: performance.now() - t0 }));
+  const verifying = verifyEd25519Batch({ messages: d.messages, publicKeys: d.publicKeys, signatures: d.signatures }, { device }).then((r) => ({
+    r,
+    ms: performance.now() - t0,
+  }));
   const [hashed, verified] = await Promise.all([hashing, verifying]);
   const s = verified.r.stats;
   return {
@@ -83,6 +80,11 @@ export async function verifyBlock(
   };
 }
 
+/** Stage 1: ids and signature verdicts, each one batch through the scheduler (run concurrently). `txs` are `encoded` decoded. */
+export async function verifyBlock(encoded: readonly Uint8Array[], _txs: readonly Transaction[], device: DeviceChoice): Promise<Stage1> {
+  return verifyDecoded(decodeBlock(encoded), device);
+}
+
 /**
  * Stage 2's input: every key a transaction may touch is interned to a dense
  * slot (accounts from the encoding, contract keys from the contract's
@@ -90,49 +92,52 @@ export async function verifyBlock(
  * `keys[slot]` names each slot.
  */
 export function layoutBlock(txs: readonly Transaction[], verdicts: Uint8Array, state: ReadonlyMap<string, bigint>): { tables: BlockTables; keys: string[] } {
-  const slots = new Map<string, number>();
-  const keys: string[] = [];
-  const slotOf = (key: string): number => {
-    let slot = slots.get(key);
-    if (slot === undefined) {
-      slots.set(key, (slot = keys.length));
-      keys.push(key);
-    }
-    return slot;
-  };
-  const records: TxSlots[] = txs.map((tx, i) => {
-    const p = tx.payload;
-    const record: TxSlots = {
-      kind: KIND_TRANSFER,
-      preset: Receipt.ok,
-      senderNonce: slotOf(nonceKey(tx.sender)),
-      senderBalance: slotOf(balanceKey(tx.sender)),
-      recipientBalance: -1,
-      nonce: tx.nonce,
-      amount: 0n,
-      contract: -1,
-      gasLimit: 0,
-      sender: tx.sender,
-      args: new Uint8Array(0),
-      keySlots: [],
-    };
-    if (verdicts[i] !== 1) return { ...record, kind: KIND_SKIP, preset: Receipt.bad_signature };
-    if (p.kind === 'transfer') return { ...record, recipientBalance: slotOf(balanceKey(p.to)), amount: p.amount };
-    const id = contractId(p.contract);
-    let declared: string[] | undefined;
-    try {
-      declared = id < 0 ? undefined : CONTRACTS[id]!.keys(tx.sender, p.args);
-    } catch {
-      declared = undefined;
-    }
-    // An unknown contract (or one that cannot name its keys) still has its nonce checked first:
-    // contract -1 makes the semantics answer contract_error after the nonce.
-    if (declared === undefined) return { ...record, kind: KIND_CALL, contract: -1 };
-    const keySlots = declared.map((k) => slotOf(contractKey(p.contract, k)));
-    return { ...record, kind: KIND_CALL, contract: id, gasLimit: p.gasLimit, args: p.args, keySlots };
-  });
-  const base = BigUint64Array.from(keys, (k) => state.get(k) ?? 0n);
-  return { tables: buildTables(records, base), keys };
+  const { columns, keys } = layoutDecoded(decodeBlock(txs.map((tx) => encodeTransaction(tx))));
+  applyVerdicts(columns, verdicts);
+  return { tables: tablesFromColumns(columns, baseValues(keys, state)), keys };
+}
+
+/**
+ * A block through stage 1 and laid out over slots: everything about it that
+ * does not depend on the state, so it can be prepared while the block before
+ * it executes (`prepareBlock`, `Chain.verifyBlock`) and executed later
+ * (`executePrepared`, `Chain.executeBlock`), as often as needed.
+ */
+export interface PreparedBlock {
+  readonly txs: number;
+  /** 32-byte ids, concatenated in block order. */
+  readonly txIds: Uint8Array;
+  /** 1 where the signature is valid. */
+  readonly verdicts: Uint8Array;
+  readonly layout: BlockLayout;
+  readonly verify: BlockStats['verify'];
+  readonly hashMs: number;
+  /** Decoding and interning (on the calling thread, while the pool verifies). */
+  readonly layoutMs: number;
+  /** performance.now() when preparation began. */
+  readonly startedAt: number;
+}
+
+/**
+ * Stage 1 and the state-independent part of stage 2: decodes the block
+ * (INVALID_INPUT with the index on a malformed transaction, before any work),
+ * starts the ids and signatures on the scheduler and lays the block out over
+ * slots meanwhile on this thread.
+ */
+export async function prepareBlock(block: readonly Uint8Array[], device: DeviceChoice = 'auto'): Promise<PreparedBlock> {
+  const startedAt = performance.now();
+  const decoded = decodeBlock(block);
+  let layoutMs = performance.now() - startedAt;
+  const verifying = verifyDecoded(decoded, device);
+  verifying.catch(() => undefined); // awaited below; this only keeps a failure during the layout from counting as unhandled
+  // Let the batches reach the worker pool before this thread is busy with the layout.
+  await new Promise((resolve) => setImmediate(resolve));
+  const tLayout = performance.now();
+  const layout = layoutDecoded(decoded);
+  layoutMs += performance.now() - tLayout;
+  const stage1 = await verifying;
+  applyVerdicts(layout.columns, stage1.verdicts);
+  return { txs: decoded.n, txIds: stage1.txIds, verdicts: stage1.verdicts, layout, verify: stage1.verify, hashMs: stage1.hashMs, layoutMs, startedAt };
 }
 
 export interface HybridOptions {
@@ -158,7 +163,7 @@ export interface HybridResult {
   stateRoot: Uint8Array;
   /** Makes `stateRoot` the root cache's current one (no-op without `roots`); call once the block is committed. */
   applyRoot: () => void;
-  stats: Omit<BlockStats, 'commitMs' | 'totalMs' | 'tps'>;
+  stats: Omit<BlockStats, 'commitMs' | 'totalMs' | 'intervalMs' | 'tps'>;
 }
 
 /**
@@ -167,18 +172,18 @@ export interface HybridResult {
  * the transaction's index) before any work; every other problem is a receipt.
  */
 export async function executeWithHybrid(block: readonly Uint8Array[], options: HybridOptions): Promise<HybridResult> {
-  const { state, device = 'auto' } = options;
-  const tLayout = performance.now();
-  const txs = block.map((bytes, i) => decodeTransaction(bytes, i));
-  let layoutMs = performance.now() - tLayout;
+  return executePrepared(await prepareBlock(block, options.device), options);
+}
 
-  // Stage 1.
-  const stage1 = await verifyBlock(block, txs, device);
+/** Stages 2 and 3 of a prepared block on top of `options.state`: `executeWithHybrid` after `prepareBlock`. */
+export async function executePrepared(prepared: PreparedBlock, options: HybridOptions): Promise<HybridResult> {
+  const { state, device = 'auto' } = options;
+  const { columns, keys } = prepared.layout;
 
   // Stage 2.
   const tTables = performance.now();
-  const { tables, keys } = layoutBlock(txs, stage1.verdicts, state);
-  layoutMs += performance.now() - tTables;
+  const tables = tablesFromColumns(columns, baseValues(keys, state));
+  const layoutMs = prepared.layoutMs + performance.now() - tTables;
   let sequential: { outcome: BlockOutcome; ms: number } | undefined;
   if (options.compareSequential) {
     const ts = performance.now();
@@ -203,9 +208,9 @@ export async function executeWithHybrid(block: readonly Uint8Array[], options: H
   let root: Uint8Array;
   let applyRoot = (): void => {};
   if (options.roots) {
-    const prepared = await options.roots.prepare(state, changes);
-    root = prepared.root;
-    applyRoot = prepared.apply;
+    const next = await options.roots.prepare(state, changes);
+    root = next.root;
+    applyRoot = next.apply;
   } else {
     const next = new Map(state);
     for (const [k, v] of changes) next.set(k, v);
@@ -215,14 +220,14 @@ export async function executeWithHybrid(block: readonly Uint8Array[], options: H
 
   return {
     receipts: Array.from(outcome.receipts, (code) => receiptName(code)),
-    txIds: stage1.txIds,
+    txIds: prepared.txIds,
     changes,
     stateRoot: root,
     applyRoot,
     stats: {
-      txs: txs.length,
-      verify: stage1.verify,
-      hashMs: stage1.hashMs,
+      txs: prepared.txs,
+      verify: prepared.verify,
+      hashMs: prepared.hashMs,
       layoutMs,
       execute: {
         threads: pool.threads,

@@ -17,13 +17,16 @@ export {
 } from './transaction.js';
 export { Chain, type BlockResult, type ChainOptions, type ExecuteBlockOptions } from './chain.js';
 export {
+  executePrepared,
   executeWithHybrid,
   layoutBlock,
+  prepareBlock,
   transactionToTask,
   verifyBlock,
   type BlockStats,
   type HybridOptions,
   type HybridResult,
+  type PreparedBlock,
   type TxTask,
 } from './hybrid.js';
 export { executeReference, verifySignature, type ReferenceOutcome } from './reference.js';
@@ -32,7 +35,7 @@ export { CONTRACTS, ContractError, OutOfGas, contractId, type Contract, type Con
 export { balanceKey, contractKey, nonceKey } from './keys.js';
 export { StateRootCache, stateRoot } from './state-root.js';
 export { ChainStore, type BlockRecord, type CommitHook } from './store.js';
-export { buildTables, type BlockTables, type TxSlots } from './block-stm/layout.js';
+export { buildTables, tablesFromColumns, type BlockTables, type TxColumns, type TxSlots } from './block-stm/layout.js';
 export { executeSequential, type BlockOutcome } from './sequential.js';
 export { BlockStmPool, type BlockStmPoolOptions } from './block-stm/parallel.js';
 export { generateBlock, createAccounts, type Account, type BlockSpec } from './workload.js';

@@ -58,11 +58,12 @@ export class ChainStore {
   /** Writes the changes, the block and the height atomically. */
   commit(changes: ReadonlyMap<string, bigint>, block: BlockRecord): void {
     this.#root.transactionSync(() => {
+      // putSync copies the value into the transaction before it returns, so one buffer serves every entry.
       const value = Buffer.alloc(8);
       let written = 0;
       for (const [key, v] of changes) {
         value.writeBigUInt64LE(v);
-        this.#state.putSync(key, new Uint8Array(value));
+        this.#state.putSync(key, value);
         this.#hook?.(block.height, ++written, changes.size);
       }
       this.#blocks.putSync(block.height, block);

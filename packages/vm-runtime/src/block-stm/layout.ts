@@ -26,7 +26,12 @@ export const CTL_ACTIVE_TASKS = 3 * LINE_WORDS;
 export const CTL_DONE = 4 * LINE_WORDS;
 export const CTL_WORDS = 5 * LINE_WORDS;
 
-export interface BlockTables {
+/**
+ * Per-transaction columns over slots: what decoding and interning fix before
+ * execution. They are only read while the block executes, so tables built
+ * over them share them instead of copying.
+ */
+export interface TxColumns {
   n: number;
   slots: number;
   kind: Int32Array;
@@ -43,6 +48,9 @@ export interface BlockTables {
   args: Uint8Array;
   keyOffsets: Uint32Array;
   keySlots: Int32Array;
+}
+
+export interface BlockTables extends TxColumns {
   /** Cells (potential writes) of tx i: cellOffsets[i] .. cellOffsets[i+1]; reads use the same bound. */
   cellOffsets: Uint32Array;
   cellSlot: Int32Array;
@@ -82,28 +90,12 @@ export interface TxSlots {
   keySlots: number[];
 }
 
-/** The slots a transaction may write, in a fixed order (its cells). */
-export function writableSlots(tx: TxSlots): number[] {
-  if (tx.kind === KIND_TRANSFER) {
-    return tx.recipientBalance === tx.senderBalance ? [tx.senderBalance, tx.senderNonce] : [tx.senderBalance, tx.recipientBalance, tx.senderNonce];
-  }
-  if (tx.kind === KIND_CALL) return [...new Set([...tx.keySlots, tx.senderNonce])];
-  return [];
-}
-
-export function buildTables(txs: readonly TxSlots[], base: BigUint64Array): BlockTables {
-  const n = txs.length;
-  const slots = base.length;
-  let argsBytes = 0;
-  let keyCount = 0;
-  let cellCount = 0;
-  const cellsOf = txs.map((tx) => writableSlots(tx));
-  txs.forEach((tx, i) => {
-    argsBytes += tx.args.length;
-    keyCount += tx.keySlots.length;
-    cellCount += cellsOf[i]!.length;
-  });
-  const t: BlockTables = {
+/**
+ * Per-transaction columns in shared memory for n transactions, `argsBytes` of
+ * call arguments and `keyCount` declared contract keys (all zero: fill them).
+ */
+export function allocateTxColumns(n: number, slots: number, argsBytes: number, keyCount: number): TxColumns {
+  return {
     n,
     slots,
     kind: shared(Int32Array, n),
@@ -120,7 +112,63 @@ export function buildTables(txs: readonly TxSlots[], base: BigUint64Array): Bloc
     args: shared(Uint8Array, argsBytes),
     keyOffsets: shared(Uint32Array, n + 1),
     keySlots: shared(Int32Array, keyCount),
-    cellOffsets: shared(Uint32Array, n + 1),
+  };
+}
+
+/**
+ * Writes tx i's cells (the slots it may write, in a fixed order) at `out[at..]`
+ * and returns how many: a transfer writes both balances (one if it pays
+ * itself) and the nonce, a call its declared keys (each once) and the nonce,
+ * a rejected one nothing. `out` may be undefined to count only.
+ */
+function writeCells(t: TxColumns, i: number, out: Int32Array | undefined, at: number): number {
+  const kind = t.kind[i];
+  if (kind === KIND_TRANSFER) {
+    const from = t.senderBalance[i]!;
+    const to = t.recipientBalance[i]!;
+    if (out) {
+      out[at] = from;
+      if (to !== from) out[at + 1] = to;
+      out[at + (to === from ? 1 : 2)] = t.senderNonce[i]!;
+    }
+    return to === from ? 2 : 3;
+  }
+  if (kind !== KIND_CALL) return 0;
+  const keysEnd = t.keyOffsets[i + 1]!;
+  const nonce = t.senderNonce[i]!;
+  let count = 0;
+  let nonceDeclared = false;
+  for (let k = t.keyOffsets[i]!; k < keysEnd; k++) {
+    const slot = t.keySlots[k]!;
+    // Declared lists are a handful of keys: a linear scan for repeats is cheapest.
+    let repeat = false;
+    for (let j = t.keyOffsets[i]!; j < k && !repeat; j++) repeat = t.keySlots[j] === slot;
+    if (repeat) continue;
+    if (slot === nonce) nonceDeclared = true;
+    if (out) out[at + count] = slot;
+    count++;
+  }
+  if (!nonceDeclared) {
+    if (out) out[at + count] = nonce;
+    count++;
+  }
+  return count;
+}
+
+/**
+ * The tables of one execution over `columns` (shared, not copied) with `base`
+ * the slots' values before the block: cells, per-slot writer lists, read logs
+ * and scheduler words, all fresh.
+ */
+export function tablesFromColumns(columns: TxColumns, base: BigUint64Array): BlockTables {
+  const { n, slots } = columns;
+  if (base.length !== slots) throw new RangeError(`base has ${base.length} values for ${slots} slots`);
+  const cellOffsets = shared(Uint32Array, n + 1);
+  let cellCount = 0;
+  for (let i = 0; i < n; i++) cellOffsets[i + 1] = cellCount += writeCells(columns, i, undefined, 0);
+  const t: BlockTables = {
+    ...columns,
+    cellOffsets,
     cellSlot: shared(Int32Array, cellCount),
     cellTx: shared(Int32Array, cellCount),
     cellState: shared(Int32Array, cellCount),
@@ -138,41 +186,51 @@ export function buildTables(txs: readonly TxSlots[], base: BigUint64Array): Bloc
     ctl: shared(Int32Array, CTL_WORDS),
   };
   t.base.set(base);
-  let args = 0;
-  let keys = 0;
-  let cells = 0;
-  const writersPerSlot = new Uint32Array(slots + 1);
-  txs.forEach((tx, i) => {
-    t.kind[i] = tx.kind;
-    t.preset[i] = tx.preset;
-    t.senderNonce[i] = tx.senderNonce;
-    t.senderBalance[i] = tx.senderBalance;
-    t.recipientBalance[i] = tx.recipientBalance;
-    t.nonce[i] = tx.nonce;
-    t.amount[i] = tx.amount;
-    t.contract[i] = tx.contract;
-    t.gasLimit[i] = tx.gasLimit;
-    t.senders.set(tx.sender, 32 * i);
-    t.args.set(tx.args, args);
-    args += tx.args.length;
-    t.argsOffsets[i + 1] = args;
-    t.keySlots.set(tx.keySlots, keys);
-    keys += tx.keySlots.length;
-    t.keyOffsets[i + 1] = keys;
-    for (const slot of cellsOf[i]!) {
-      t.cellSlot[cells] = slot;
-      t.cellTx[cells] = i;
-      writersPerSlot[slot + 1]!++;
-      cells++;
+  const writersPerSlot = t.slotWriterOffsets; // counts at s + 1 first, prefix sums below
+  for (let i = 0; i < n; i++) {
+    const at = cellOffsets[i]!;
+    const end = at + writeCells(columns, i, t.cellSlot, at);
+    for (let c = at; c < end; c++) {
+      t.cellTx[c] = i;
+      writersPerSlot[t.cellSlot[c]! + 1]!++;
     }
-    t.cellOffsets[i + 1] = cells;
-  });
+  }
   for (let s = 0; s < slots; s++) t.slotWriterOffsets[s + 1] = t.slotWriterOffsets[s]! + writersPerSlot[s + 1]!;
   // Cells are numbered in tx order, so appending per slot keeps each list sorted by tx.
   const fill = new Uint32Array(slots);
-  for (let c = 0; c < cells; c++) {
+  for (let c = 0; c < cellCount; c++) {
     const s = t.cellSlot[c]!;
     t.slotWriters[t.slotWriterOffsets[s]! + fill[s]!++] = c;
   }
   return t;
+}
+
+/** Tables from one record per transaction (tests and benchmarks build blocks this way). */
+export function buildTables(txs: readonly TxSlots[], base: BigUint64Array): BlockTables {
+  let argsBytes = 0;
+  let keyCount = 0;
+  for (const tx of txs) {
+    argsBytes += tx.args.length;
+    keyCount += tx.keySlots.length;
+  }
+  const c = allocateTxColumns(txs.length, base.length, argsBytes, keyCount);
+  let args = 0;
+  let keys = 0;
+  txs.forEach((tx, i) => {
+    c.kind[i] = tx.kind;
+    c.preset[i] = tx.preset;
+    c.senderNonce[i] = tx.senderNonce;
+    c.senderBalance[i] = tx.senderBalance;
+    c.recipientBalance[i] = tx.recipientBalance;
+    c.nonce[i] = tx.nonce;
+    c.amount[i] = tx.amount;
+    c.contract[i] = tx.contract;
+    c.gasLimit[i] = tx.gasLimit;
+    c.senders.set(tx.sender, 32 * i);
+    c.args.set(tx.args, args);
+    c.argsOffsets[i + 1] = args += tx.args.length;
+    c.keySlots.set(tx.keySlots, keys);
+    c.keyOffsets[i + 1] = keys += tx.keySlots.length;
+  });
+  return tablesFromColumns(c, base);
 }

@@ -1,0 +1,251 @@
+/**
+ * A block decoded once into columns, with no object per transaction on the
+ * path of plain transfers: the encodings packed end to end (ids hash over
+ * them), the signed messages, keys and signatures packed for one Ed25519
+ * batch, and the fields stage 2 needs as typed arrays. Columns that worker
+ * threads read live in SharedArrayBuffers, so the pools use them in place.
+ */
+import { randomInt } from 'node:crypto';
+import { KIND_CALL, KIND_SKIP, KIND_TRANSFER, allocateTxColumns, type TxColumns } from './block-stm/layout.js';
+import { CONTRACTS, contractId } from './contracts/index.js';
+import { contractKey } from './keys.js';
+import { Receipt } from './receipts.js';
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, TX_VERSION, decodeTransaction, type Transaction } from './transaction.js';
+
+/** version | sender | nonce | kind | recipient | amount | signature */
+const TRANSFER_BYTES = 1 + 32 + 8 + 1 + 32 + 8 + SIGNATURE_BYTES;
+const SENDER_AT = 1;
+const NONCE_AT = 33;
+const KIND_AT = 41;
+const RECIPIENT_AT = 42;
+const AMOUNT_AT = 74;
+
+export interface Packed {
+  data: Uint8Array;
+  offsets: Uint32Array;
+}
+
+export interface DecodedBlock {
+  n: number;
+  /** Every encoding end to end: transaction i is data[offsets[i] .. offsets[i+1]). */
+  encodings: Packed;
+  /** What each signature covers (the encoding less its signature), end to end. */
+  messages: Packed;
+  publicKeys: Uint8Array;
+  signatures: Uint8Array;
+  /** KIND_TRANSFER or KIND_CALL. */
+  kind: Int32Array;
+  nonce: BigUint64Array;
+  amount: BigUint64Array;
+  /** Calls by transaction index, decoded into objects (their contracts name keys as strings anyway). */
+  calls: Map<number, Transaction & { payload: { kind: 'call' } }>;
+}
+
+const shared = (bytes: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(Math.max(1, bytes)), 0, bytes);
+const sharedOffsets = (n: number): Uint32Array => new Uint32Array(new SharedArrayBuffer(4 * (n + 1)));
+
+/**
+ * Decodes a block. A well-formed transfer is recognised by its length, version
+ * and kind alone (every other field of it is valid whatever its bytes); any
+ * other encoding goes through `decodeTransaction`, so malformed ones throw its
+ * INVALID_INPUT with their index.
+ */
+export function decodeBlock(block: readonly Uint8Array[]): DecodedBlock {
+  const n = block.length;
+  const kind = new Int32Array(n);
+  const calls: DecodedBlock['calls'] = new Map();
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const bytes = block[i];
+    if (bytes instanceof Uint8Array && bytes.length === TRANSFER_BYTES && bytes[0] === TX_VERSION && bytes[KIND_AT] === 1) {
+      kind[i] = KIND_TRANSFER;
+    } else {
+      const tx = decodeTransaction(bytes as Uint8Array, i);
+      // Only calls reach this point: a transfer that decodes has the length, version and kind checked above.
+      if (tx.payload.kind !== 'call') throw new Error(`transaction ${i}: a transfer missed the fast path`);
+      kind[i] = KIND_CALL;
+      calls.set(i, tx as Transaction & { payload: { kind: 'call' } });
+    }
+    total += bytes!.length;
+  }
+  const encodings = { data: shared(total), offsets: sharedOffsets(n) };
+  const messages = { data: shared(total - n * SIGNATURE_BYTES), offsets: sharedOffsets(n) };
+  const publicKeys = shared(n * PUBLIC_KEY_BYTES);
+  const signatures = shared(n * SIGNATURE_BYTES);
+  const nonce = new BigUint64Array(new SharedArrayBuffer(8 * Math.max(1, n)), 0, n);
+  const amount = new BigUint64Array(new SharedArrayBuffer(8 * Math.max(1, n)), 0, n);
+  const view = new DataView(encodings.data.buffer);
+  for (let i = 0, at = 0, m = 0; i < n; i++) {
+    const bytes = block[i]!;
+    const signed = bytes.length - SIGNATURE_BYTES;
+    encodings.data.set(bytes, at);
+    messages.data.set(bytes.subarray(0, signed), m);
+    publicKeys.set(bytes.subarray(SENDER_AT, SENDER_AT + PUBLIC_KEY_BYTES), i * PUBLIC_KEY_BYTES);
+    signatures.set(bytes.subarray(signed), i * SIGNATURE_BYTES);
+    nonce[i] = view.getBigUint64(at + NONCE_AT, true);
+    if (kind[i] === KIND_TRANSFER) amount[i] = view.getBigUint64(at + AMOUNT_AT, true);
+    encodings.offsets[i + 1] = at += bytes.length;
+    messages.offsets[i + 1] = m += signed;
+  }
+  return { n, encodings, messages, publicKeys, signatures, kind, nonce, amount, calls };
+}
+
+/**
+ * Open addressing over 32-byte account keys that stay where they are in the
+ * packed encodings (no string per key). The hash is seeded per process, so
+ * recipients crafted to collide cannot make interning quadratic.
+ */
+class AccountTable {
+  readonly #bytes: Uint8Array;
+  readonly #table: Int32Array;
+  readonly #mask: number;
+  /** Where account a's key starts in the bytes. */
+  readonly at: Uint32Array;
+  count = 0;
+
+  static readonly #seed = randomInt(0x7fffffff) | 1;
+
+  constructor(bytes: Uint8Array, maxAccounts: number) {
+    this.#bytes = bytes;
+    const capacity = 1 << Math.ceil(Math.log2(Math.max(2, 2 * maxAccounts)));
+    this.#table = new Int32Array(capacity).fill(-1);
+    this.#mask = capacity - 1;
+    this.at = new Uint32Array(maxAccounts);
+  }
+
+  /** The account whose key is bytes[at .. at + 32), added if new. */
+  intern(at: number): number {
+    const b = this.#bytes;
+    let h = AccountTable.#seed;
+    for (let k = at; k < at + 32; k += 4) {
+      h = Math.imul(h ^ (b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24)), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    for (let p = h & this.#mask; ; p = (p + 1) & this.#mask) {
+      const a = this.#table[p]!;
+      if (a < 0) {
+        this.#table[p] = this.count;
+        this.at[this.count] = at;
+        return this.count++;
+      }
+      const other = this.at[a]!;
+      let k = 0;
+      while (k < 32 && b[at + k] === b[other + k]) k++;
+      if (k === 32) return a;
+    }
+  }
+}
+
+export interface BlockLayout {
+  /** Per-transaction columns over slots; `kind` of a transaction with a bad signature is still its decoded kind. */
+  columns: TxColumns;
+  /** `keys[slot]`: the state key of each slot. */
+  keys: string[];
+}
+
+const hexOf = (data: Uint8Array, at: number): string => Buffer.from(data.buffer, data.byteOffset + at, 32).toString('hex');
+
+/**
+ * Interns every key a transaction may touch to a dense slot, in order of first
+ * use (sender nonce, sender balance, then the recipient's balance or the
+ * contract's declared keys), and fills the per-transaction columns. It needs
+ * neither the state nor the signature verdicts, so it runs while they are
+ * computed.
+ */
+export function layoutDecoded(d: DecodedBlock): BlockLayout {
+  const { n, encodings } = d;
+  let argsBytes = 0;
+  let keyCount = 0;
+  const declared = new Map<number, { id: number; keys: string[] | undefined }>();
+  for (const [i, tx] of d.calls) {
+    const id = contractId(tx.payload.contract);
+    let keys: string[] | undefined;
+    try {
+      keys = id < 0 ? undefined : CONTRACTS[id]!.keys(tx.sender, tx.payload.args);
+    } catch {
+      keys = undefined;
+    }
+    declared.set(i, { id, keys });
+    if (keys !== undefined) {
+      argsBytes += tx.payload.args.length;
+      keyCount += keys.length;
+    }
+  }
+  const c = allocateTxColumns(n, 0, argsBytes, keyCount);
+  c.nonce = d.nonce;
+  c.amount = d.amount;
+  c.senders = d.publicKeys;
+  const accounts = new AccountTable(encodings.data, 2 * n);
+  const nonceSlot = new Int32Array(2 * n).fill(-1);
+  const balanceSlot = new Int32Array(2 * n).fill(-1);
+  let slots = 0;
+  const contractSlots = new Map<string, number>();
+  const contractKeys: string[] = [];
+  let args = 0;
+  let keys = 0;
+  for (let i = 0; i < n; i++) {
+    const at = encodings.offsets[i]!;
+    const sender = accounts.intern(at + SENDER_AT);
+    if (nonceSlot[sender]! < 0) nonceSlot[sender] = slots++;
+    if (balanceSlot[sender]! < 0) balanceSlot[sender] = slots++;
+    c.senderNonce[i] = nonceSlot[sender]!;
+    c.senderBalance[i] = balanceSlot[sender]!;
+    c.kind[i] = d.kind[i]!;
+    c.preset[i] = Receipt.ok;
+    c.contract[i] = -1;
+    c.recipientBalance[i] = -1;
+    if (d.kind[i] === KIND_TRANSFER) {
+      const recipient = accounts.intern(at + RECIPIENT_AT);
+      if (balanceSlot[recipient]! < 0) balanceSlot[recipient] = slots++;
+      c.recipientBalance[i] = balanceSlot[recipient]!;
+    } else {
+      const tx = d.calls.get(i)!;
+      const { id, keys: names } = declared.get(i)!;
+      // An unknown contract (or one that cannot name its keys) still has its nonce checked first:
+      // contract -1 makes the semantics answer contract_error after the nonce.
+      if (names !== undefined) {
+        c.contract[i] = id;
+        c.gasLimit[i] = tx.payload.gasLimit;
+        c.args.set(tx.payload.args, args);
+        args += tx.payload.args.length;
+        for (const name of names) {
+          const key = contractKey(tx.payload.contract, name);
+          let slot = contractSlots.get(key);
+          if (slot === undefined) {
+            contractSlots.set(key, (slot = slots++));
+            contractKeys.push(key);
+          }
+          c.keySlots[keys++] = slot;
+        }
+      }
+    }
+    c.argsOffsets[i + 1] = args;
+    c.keyOffsets[i + 1] = keys;
+  }
+  c.slots = slots;
+  const names = new Array<string>(slots);
+  for (let a = 0; a < accounts.count; a++) {
+    const hex = hexOf(encodings.data, accounts.at[a]!);
+    if (nonceSlot[a]! >= 0) names[nonceSlot[a]!] = `n/${hex}`;
+    if (balanceSlot[a]! >= 0) names[balanceSlot[a]!] = `b/${hex}`;
+  }
+  for (const key of contractKeys) names[contractSlots.get(key)!] = key;
+  return { columns: c, keys: names };
+}
+
+/** Marks every transaction whose signature failed as rejected before execution. */
+export function applyVerdicts(columns: TxColumns, verdicts: Uint8Array): void {
+  for (let i = 0; i < columns.n; i++) {
+    if (verdicts[i] !== 1) {
+      columns.kind[i] = KIND_SKIP;
+      columns.preset[i] = Receipt.bad_signature;
+    }
+  }
+}
+
+/** The slots' values before the block (missing keys read as 0). */
+export function baseValues(keys: readonly string[], state: ReadonlyMap<string, bigint>): BigUint64Array {
+  const base = new BigUint64Array(keys.length);
+  for (let s = 0; s < keys.length; s++) base[s] = state.get(keys[s]!) ?? 0n;
+  return base;
+}
