@@ -4,7 +4,8 @@ export type { Columns, ColumnarKernel, CostHint, Kernel, TypedArray } from './ke
 export type { GpuKernel } from './gpu/gpu-kernel.js';
 export { CpuMapExecutor, mapKernel } from './cpu/cpu-map-executor.js';
 export { ParallelCpuExecutor, type ParallelCpuExecutorOptions } from './cpu/parallel-cpu-executor.js';
-export { WorkerPool, type WorkerPoolOptions } from './cpu/worker-pool.js';
+export { WorkerPool, type RunOptions, type WorkerPoolOptions } from './cpu/worker-pool.js';
+export type { TaskPriority } from './cpu/priority-queue.js';
 export { createSharedOutput, shareColumns, toShared } from './cpu/shared-memory.js';
 export { GpuDeviceManager, type GpuAdapterDescription, type GpuBackendChoice, type GpuContext } from './gpu/device.js';
 export { BufferPool, type BufferPoolStats } from './gpu/buffer-pool.js';

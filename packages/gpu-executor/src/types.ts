@@ -1,3 +1,5 @@
+import type { TaskPriority } from './cpu/priority-queue.js';
+
 export type DeviceKind = 'cpu' | 'gpu';
 
 /** Where a call may run: `auto` lets the scheduler choose. */
@@ -59,6 +61,12 @@ export interface ExecResult<O> {
 
 export interface ExecuteOptions {
   signal?: AbortSignal;
+  /**
+   * On a worker pool shared with other work: `high` puts this batch's tasks
+   * ahead of queued `normal` ones. For small batches something waits on.
+   * Default `normal`; executors without a queue ignore it.
+   */
+  priority?: TaskPriority;
 }
 
 export interface RangeOptions extends ExecuteOptions {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
 import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
+import { PriorityTaskQueue, QUEUE_OPTIONS } from '../src/cpu/priority-queue.js';
 import { toShared } from '../src/cpu/shared-memory.js';
 import { WorkerPool } from '../src/cpu/worker-pool.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
@@ -56,6 +57,38 @@ describe('ParallelCpuExecutor', () => {
     }
   });
 
+  test('a high-priority task overtakes queued normal ones', async () => {
+    const one = new WorkerPool({ threads: 1 });
+    try {
+      const n = 4096;
+      const columns = { a: toShared(input(n).a), b: toShared(input(n).b) };
+      const task = () => ({ moduleUrl: vectorAdd.moduleUrl, columns, output: new SharedArrayBuffer(n * 4), items: n, start: 0, end: n });
+      const finished: string[] = [];
+      const submit = (name: string, priority: 'high' | 'normal') => one.run(task(), { priority }).then(() => finished.push(name));
+      // One worker: normal-0 may already run when the rest are queued; high must come before normal-1..5.
+      const runs = [0, 1, 2, 3, 4, 5].map((i) => submit(`normal-${i}`, 'normal'));
+      runs.push(submit('high', 'high'));
+      await Promise.all(runs);
+      assert.ok(finished.indexOf('high') <= 1, finished.join(', '));
+    } finally {
+      await one.close();
+    }
+  });
+
+  test('the priority queue takes high tasks first and keeps FIFO order within each lane', () => {
+    const task = (name: string, priority?: 'high') => ({ name, [QUEUE_OPTIONS]: priority ? { priority } : null }) as never;
+    const q = new PriorityTaskQueue();
+    const [a, b, c, d] = [task('a'), task('b'), task('c', 'high'), task('d', 'high')];
+    for (const t of [a, b, c, d]) q.push(t);
+    assert.equal(q.size, 4);
+    q.remove(b);
+    q.unshift(task('e'));
+    const order: string[] = [];
+    for (let t = q.shift(); t !== null; t = q.shift()) order.push((t as unknown as { name: string }).name);
+    assert.deepEqual(order, ['c', 'd', 'e', 'a']);
+    assert.equal(q.size, 0);
+  });
+
   test('abort rejects with ABORTED', async () => {
     const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
     await assert.rejects(parallel.execute(input(100), { signal: AbortSignal.abort() }), { code: 'ABORTED' });
@@ -66,6 +99,7 @@ describe('ParallelCpuExecutor', () => {
     assert.throws(() => new WorkerPool({ threads: 1.5 }), TypeError);
     assert.throws(() => new WorkerPool({ threads: 1, maxQueue: -1 }), TypeError);
     assert.throws(() => new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: Number.NaN }), TypeError);
+    assert.throws(() => new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 1000, maxTaskNs: 999 }), TypeError);
     assert.throws(() => new ParallelCpuExecutor({ ...vectorAdd, moduleUrl: '' }, { pool }), TypeError);
   });
 });

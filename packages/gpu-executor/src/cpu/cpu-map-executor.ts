@@ -37,7 +37,7 @@ export class CpuMapExecutor<I, O> implements Executor<I, O> {
     const validated = this.kernel.validate(input);
     const items = this.kernel.count(validated);
     const output = this.kernel.createOutput(items);
-    const stats = await this.executeInto(validated, output, { start: 0, end: items, signal: options.signal });
+    const stats = await this.executeInto(validated, output, { ...options, start: 0, end: items });
     return { output, stats };
   }
 

@@ -13,6 +13,12 @@ export interface ParallelCpuExecutorOptions {
   threads?: number;
   /** Least estimated work per worker task, ns: below it a worker round trip costs more than it saves. Default 250 µs. */
   minTaskNs?: number;
+  /**
+   * Most estimated work per worker task, ns. Short tasks let other work on a
+   * shared pool (high-priority packing, a state root) in soon, and even out the
+   * tail of a batch. Default 4 ms.
+   */
+  maxTaskNs?: number;
 }
 
 /**
@@ -27,17 +33,20 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
   readonly #pool: WorkerPool;
   readonly #ownsPool: boolean;
   readonly #minTaskNs: number;
+  readonly #maxTaskNs: number;
   #closed = false;
 
   constructor(kernel: Kernel<I, O>, options: ParallelCpuExecutorOptions = {}) {
     if (typeof kernel?.cpu !== 'function') throw new TypeError('ParallelCpuExecutor needs a kernel with cpu()');
     if (!kernel.moduleUrl) throw new TypeError(`kernel ${kernel.name} has no moduleUrl, so workers cannot load it`);
-    const { minTaskNs = 250_000 } = options;
+    const { minTaskNs = 250_000, maxTaskNs = 4_000_000 } = options;
     if (!Number.isFinite(minTaskNs) || minTaskNs < 0) throw new TypeError(`minTaskNs must be a finite number >= 0, got ${minTaskNs}`);
+    if (!Number.isFinite(maxTaskNs) || maxTaskNs < minTaskNs) throw new TypeError(`maxTaskNs must be a finite number >= minTaskNs (${minTaskNs}), got ${maxTaskNs}`);
     this.kernel = kernel;
     this.#pool = options.pool ?? new WorkerPool(options.threads === undefined ? {} : { threads: options.threads });
     this.#ownsPool = options.pool === undefined;
     this.#minTaskNs = minTaskNs;
+    this.#maxTaskNs = maxTaskNs;
   }
 
   get threads(): number {
@@ -58,13 +67,13 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     const validated = this.kernel.validate(input);
     const items = this.kernel.count(validated);
     const output = this.allocateOutput(items);
-    const stats = await this.executeInto(validated, output, { start: 0, end: items, signal: options.signal });
+    const stats = await this.executeInto(validated, output, { ...options, start: 0, end: items });
     return { output, stats };
   }
 
   async executeInto(input: I, output: O, options: RangeOptions): Promise<ExecStats> {
     this.#assertOpen();
-    const { start, end, signal } = options;
+    const { start, end, signal, priority } = options;
     const items = this.kernel.count(input);
     checkRange(start, end, items);
     throwIfAborted(signal);
@@ -104,7 +113,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
         try {
           await this.#pool.run(
             { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start: bounds[p]!, end: bounds[p + 1]! },
-            inner?.signal,
+            { signal: inner?.signal, priority },
           );
         } catch (reason) {
           failure ??= { reason };
@@ -145,13 +154,15 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     }
   }
 
-  /** Range boundaries of about equal work: a few parts per thread so uneven items even out. */
+  /** Range boundaries of about equal work: a few parts per thread so uneven items even out, none over maxTaskNs. */
   #split(input: I, start: number, end: number): number[] {
     const work = (s: number, e: number): number => this.kernel.work?.(input, s, e) ?? e - s;
     const total = work(start, end);
     const nsPerUnit = this.kernel.cost.cpuNsPerItem * ((end - start) / Math.max(total, 1));
-    const byWork = Math.floor((total * nsPerUnit) / Math.max(this.#minTaskNs, 1));
-    const parts = Math.max(1, Math.min(this.#pool.threads * 4, byWork, end - start));
+    const totalNs = total * nsPerUnit;
+    const byWork = Math.floor(totalNs / Math.max(this.#minTaskNs, 1));
+    const bounded = Math.ceil(totalNs / Math.max(this.#maxTaskNs, 1));
+    const parts = Math.max(1, Math.min(Math.max(this.#pool.threads * 4, bounded), byWork, end - start));
     const bounds = [start];
     for (let p = 1; p < parts; p++) {
       const goal = (total * p) / parts;

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { PriorityTaskQueue, QUEUE_OPTIONS, type QueueOptions, type TaskPriority } from './priority-queue.js';
 import type { WorkerTask } from './worker.js';
 
 export interface WorkerPoolOptions {
@@ -10,13 +11,23 @@ export interface WorkerPoolOptions {
   maxQueue?: number;
 }
 
+export interface RunOptions {
+  signal?: AbortSignal | undefined;
+  /** `high` runs ahead of every queued `normal` task (see TaskPriority). Default `normal`. */
+  priority?: TaskPriority | undefined;
+}
+
 function positiveInteger(value: unknown, name: string): void {
   if (!Number.isInteger(value) || (value as number) < 1) {
     throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
   }
 }
 
-/** One worker-thread pool shared by every kernel (piscina); workers load kernels on first use. */
+/**
+ * One worker-thread pool shared by every kernel (piscina); workers load kernels
+ * on first use. Its queue has a high-priority lane, so a small batch something
+ * waits on does not queue behind a large one.
+ */
 export class WorkerPool {
   readonly threads: number;
   readonly maxQueue: number;
@@ -36,6 +47,7 @@ export class WorkerPool {
       maxThreads: threads,
       maxQueue,
       concurrentTasksPerWorker: 1,
+      taskQueue: new PriorityTaskQueue(),
       idleTimeout: 30_000,
     });
   }
@@ -54,9 +66,12 @@ export class WorkerPool {
   }
 
   /** Runs one task; waits (backpressure) instead of failing when the queue is full. */
-  async run(task: WorkerTask, signal?: AbortSignal): Promise<number> {
-    while (this.#piscina.queueSize >= this.maxQueue) await once(this.#piscina, 'drain', { signal });
-    return this.#piscina.run(task, signal ? { signal } : {});
+  async run(task: WorkerTask, options: RunOptions = {}): Promise<number> {
+    const { signal, priority = 'normal' } = options;
+    while (this.#piscina.queueSize >= this.maxQueue) await once(this.#piscina, 'drain', signal ? { signal } : {});
+    // The queue reads the lane from the task object; symbol keys are not posted to the worker.
+    const queued = priority === 'high' ? { ...task, [QUEUE_OPTIONS]: { priority } satisfies QueueOptions } : task;
+    return this.#piscina.run(queued, signal ? { signal } : {});
   }
 
   async close(): Promise<void> {

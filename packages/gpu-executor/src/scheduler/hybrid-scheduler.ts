@@ -85,7 +85,9 @@ export class HybridScheduler<I, O> {
 
   async execute(input: I, options: ScheduleOptions = {}): Promise<ExecResult<O>> {
     if (this.#closed) throw new ExecutorError('CLOSED', 'the scheduler is closed');
-    const { signal, device = 'auto' } = options;
+    const { signal, priority, device = 'auto' } = options;
+    // What every part of this batch runs with (abort, pool priority).
+    const run: ExecuteOptions = { ...(signal ? { signal } : {}), ...(priority ? { priority } : {}) };
     if (device !== 'auto' && device !== 'cpu' && device !== 'gpu') {
       throw new ExecutorError('INVALID_OPTION', `device must be auto, cpu or gpu, not ${JSON.stringify(device)}`);
     }
@@ -100,15 +102,15 @@ export class HybridScheduler<I, O> {
     const t0 = performance.now();
     let stats: ExecStats;
     if (decision.device === 'split') {
-      stats = await this.#coExecute(validated, output, items, decision.gpuShare, signal);
+      stats = await this.#coExecute(validated, output, items, decision.gpuShare, run);
       if (!stats.fellBack) {
         const durationMs = performance.now() - t0;
         this.strategy.observeSplit?.({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
       }
     } else if (decision.device === 'gpu') {
-      stats = await this.#withFallback(validated, output, 0, items, signal);
+      stats = await this.#withFallback(validated, output, 0, items, run);
     } else {
-      stats = await this.#run(this.#cpu, validated, output, 0, items, signal);
+      stats = await this.#run(this.#cpu, validated, output, 0, items, run);
     }
     stats = { ...stats, tasks: items, durationMs: performance.now() - t0, strategy: this.strategy.name };
     if (!stats.fellBack && stats.split === undefined) {
@@ -137,20 +139,21 @@ export class HybridScheduler<I, O> {
     return decision;
   }
 
-  async #run(executor: SchedulableExecutor<I, O>, input: I, output: O, start: number, end: number, signal?: AbortSignal): Promise<ExecStats> {
+  async #run(executor: SchedulableExecutor<I, O>, input: I, output: O, start: number, end: number, options: ExecuteOptions): Promise<ExecStats> {
     const kind = executor.deviceKind;
     const work = this.kernel.work?.(input, start, end) ?? end - start;
     this.#queued[kind] += work;
     try {
-      return await executor.executeInto(input, output, { start, end, signal });
+      return await executor.executeInto(input, output, { ...options, start, end });
     } finally {
       this.#queued[kind] -= work;
     }
   }
 
   /** Runs [start, end) on the GPU; on failure or past the deadline, on the CPU. */
-  async #withFallback(input: I, output: O, start: number, end: number, signal?: AbortSignal): Promise<ExecStats> {
+  async #withFallback(input: I, output: O, start: number, end: number, options: ExecuteOptions): Promise<ExecStats> {
     const gpu = this.#gpu!;
+    const { signal } = options;
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -162,12 +165,12 @@ export class HybridScheduler<I, O> {
       }, this.#gpuTimeoutMs);
     });
     try {
-      return await Promise.race([this.#run(gpu, input, output, start, end, controller.signal), deadline]);
+      return await Promise.race([this.#run(gpu, input, output, start, end, { ...options, signal: controller.signal }), deadline]);
     } catch (err) {
       if (signal?.aborted || isExecutorError(err, 'ABORTED') || isExecutorError(err, 'INVALID_INPUT')) throw err;
       this.#fallbacks++;
       const reason = isExecutorError(err) ? err.code : 'KERNEL_FAILED';
-      const stats = await this.#run(this.#cpu, input, output, start, end, signal);
+      const stats = await this.#run(this.#cpu, input, output, start, end, options);
       return { ...stats, fellBack: true, fallbackReason: `${reason}: ${(err as Error).message}` };
     } finally {
       clearTimeout(timer);
@@ -176,20 +179,20 @@ export class HybridScheduler<I, O> {
   }
 
   /** Splits the batch so both devices finish together; a failed part is re-run on the other device. */
-  async #coExecute(input: I, output: O, items: number, gpuShare: number, signal?: AbortSignal): Promise<ExecStats> {
+  async #coExecute(input: I, output: O, items: number, gpuShare: number, options: ExecuteOptions): Promise<ExecStats> {
     const cut = Math.min(items, Math.max(0, Math.round(items * (1 - gpuShare))));
     const [cpuPart, gpuPart] = await Promise.allSettled([
-      this.#run(this.#cpu, input, output, 0, cut, signal),
-      this.#withFallback(input, output, cut, items, signal),
+      this.#run(this.#cpu, input, output, 0, cut, options),
+      this.#withFallback(input, output, cut, items, options),
     ]);
     if (gpuPart.status === 'rejected') throw gpuPart.reason;
     let cpuStats: ExecStats;
     let fellBack = gpuPart.value.fellBack === true;
     let fallbackReason = gpuPart.value.fallbackReason;
     if (cpuPart.status === 'rejected') {
-      if (signal?.aborted || isExecutorError(cpuPart.reason, 'INVALID_INPUT')) throw cpuPart.reason;
+      if (options.signal?.aborted || isExecutorError(cpuPart.reason, 'INVALID_INPUT')) throw cpuPart.reason;
       // The CPU part failed: let the GPU (or, failing that, the CPU again) take it.
-      cpuStats = await this.#withFallback(input, output, 0, cut, signal);
+      cpuStats = await this.#withFallback(input, output, 0, cut, options);
       fellBack = true;
       fallbackReason = `cpu part: ${(cpuPart.reason as Error).message}`;
     } else {
