@@ -14,6 +14,7 @@ export interface GpuAdapterDescription {
   /** True for software rasterizers (Mesa llvmpipe): exact but slow. */
   software: boolean;
   featureLevel: 'core' | 'compatibility';
+  /** Compute passes are timed by timestamp queries (the adapter has them, and they were not turned off). */
   timestampQuery: boolean;
 }
 
@@ -77,9 +78,15 @@ export class GpuDeviceManager {
   #reason = 'not probed yet';
   #closed = false;
   #devicesOpened = 0;
+  readonly #timestamps: boolean;
 
-  constructor(options: { backend?: GpuBackendChoice } = {}) {
+  /**
+   * `timestamps: false` times compute on the host even where the adapter has
+   * timestamp queries (to measure what the queries cost). Default true.
+   */
+  constructor(options: { backend?: GpuBackendChoice; timestamps?: boolean } = {}) {
     this.#choice = options.backend ?? parseBackend(process.env.SUPERVM_GPU_BACKEND);
+    this.#timestamps = options.timestamps ?? true;
   }
 
   /** Why no device is available; meaningful after `open()` resolved undefined. */
@@ -167,7 +174,7 @@ export class GpuDeviceManager {
     const { adapter, backend, compat } = found;
     const requiredLimits: Record<string, number> = {};
     for (const key of LIMIT_KEYS) requiredLimits[key] = adapter.limits[key];
-    const timestampQuery = adapter.features.has('timestamp-query');
+    const timestampQuery = this.#timestamps && adapter.features.has('timestamp-query');
     let device: GPUDevice;
     try {
       device = await adapter.requestDevice({

@@ -134,7 +134,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     const validated = this.kernel.validate(input);
     const items = this.kernel.count(validated);
     const output = this.kernel.createOutput(items);
-    const stats = await this.executeInto(validated, output, { start: 0, end: items, signal: options.signal });
+    const stats = await this.executeInto(validated, output, { ...options, start: 0, end: items });
     return { output, stats };
   }
 
@@ -303,7 +303,8 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     let parts: readonly Uint8Array[];
     if (poolPack !== undefined) {
       const width = g.hostPack!.outputWidth;
-      await this.#packer!.executeInto(poolPack.input as never, poolPack.records, { start, end, ...(signal ? { signal } : {}) });
+      // High priority: the GPU waits on these records, so they go ahead of any CPU batch queued on the pool.
+      await this.#packer!.executeInto(poolPack.input as never, poolPack.records, { start, end, priority: 'high', ...(signal ? { signal } : {}) });
       parts = [poolPack.records.subarray(start * width, end * width)];
     } else {
       parts = g.pack(input, start, end);
@@ -330,10 +331,11 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     const staging = buffers.acquire(totalIn, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, 'staging');
     const inBuf = buffers.acquire(totalIn, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'input');
     const outBuf = buffers.acquire(outBytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, 'output');
-    const readback = buffers.acquire(outBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
-    // Timestamps go through their own small readback, mapped alongside the output's (same submit, same poll).
+    // The pass's timestamps ride in the output's readback, after the output: one map for both.
     const stamps: PassTimestamps | undefined = ctx.timestamps?.acquire();
-    const stampReadback = stamps && buffers.acquire(TIMESTAMP_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'timestamps');
+    const stampsAt = alignUp(outBytes, 8);
+    const readBytes = stamps ? stampsAt + TIMESTAMP_BYTES : outBytes;
+    const readback = buffers.acquire(readBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
     let scopes: Promise<[GPUError | null, GPUError | null]> | undefined;
     let stagingReleased = false;
     try {
@@ -382,7 +384,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       if (workgroups > 0) pass.dispatchWorkgroups(Math.min(workgroups, maxDim), Math.ceil(workgroups / maxDim));
       pass.end();
       encoder.copyBufferToBuffer(outBuf, 0, readback, 0, outBytes);
-      if (stamps && stampReadback) TimestampPool.copyOut(encoder, stamps, stampReadback, 0);
+      if (stamps) TimestampPool.copyOut(encoder, stamps, readback, stampsAt);
       const tCompute = performance.now();
       device.queue.submit([encoder.finish()]);
       // Popped now, awaited with the readback: no extra round trip to the device.
@@ -394,10 +396,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
         () => buffers.discard(staging),
       );
 
-      const mappedOut = Promise.all([
-        readback.mapAsync(GPUMapMode.READ, 0, outBytes),
-        stampReadback?.mapAsync(GPUMapMode.READ, 0, TIMESTAMP_BYTES),
-      ]);
+      const mappedOut = readback.mapAsync(GPUMapMode.READ, 0, readBytes);
       // Errors from the scopes explain a failed map better; the map's own rejection is then moot.
       mappedOut.catch(() => undefined);
       const [validation, oom] = await scopes;
@@ -406,17 +405,15 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       await mappedOut;
       const tDownload = performance.now();
       clock.inFlight.add(tCompute, tDownload);
-      if (stampReadback) {
-        const ns = passNanoseconds(new Uint8Array(stampReadback.getMappedRange(0, TIMESTAMP_BYTES)), 0);
-        stampReadback.unmap();
+      try {
+        const mapped = new Uint8Array(readback.getMappedRange(0, readBytes));
+        const ns = stamps ? passNanoseconds(mapped, stampsAt) : undefined;
         if (ns !== undefined) {
           clock.passNs += ns;
           clock.timedPasses++;
         }
-      }
-      try {
         // An aborted batch must not write into an output the caller may have given to the CPU instead.
-        if (!signal?.aborted) g.unpack(new Uint8Array(readback.getMappedRange(0, outBytes)), output, start, end);
+        if (!signal?.aborted) g.unpack(mapped.subarray(0, outBytes), output, start, end);
       } finally {
         readback.unmap();
       }
@@ -433,9 +430,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
         buffers.release(staging);
       }
       if (readback.mapState === 'mapped') readback.unmap();
-      if (stampReadback?.mapState === 'mapped') stampReadback.unmap();
       for (const b of [inBuf, outBuf, readback]) buffers.release(b);
-      if (stampReadback) buffers.release(stampReadback);
       if (stamps) ctx.timestamps?.release(stamps);
     }
   }
