@@ -200,13 +200,45 @@ describe('the model store', () => {
     for (let b = 0; b < 8; b++) for (let k = 0; k < 8; k++) store.observe('k', 'cpu', 2 ** (8 + b) + k, (2 ** (8 + b) + k) * 1e-4);
     const before = store.model('k', 'cpu');
     assert.ok(before !== undefined);
-    // New batches 4x slower: 7 do not trigger a refit, the 8th (64 / 8) does.
-    for (let i = 0; i < 7; i++) store.observe('k', 'cpu', 4096, 4096 * 4e-4);
+    // New batches 1.5x slower (within the miss ratio): 7 do not trigger a refit, the 8th (64 / 8) does.
+    for (let i = 0; i < 7; i++) store.observe('k', 'cpu', 4096, 4096 * 1.5e-4);
     assert.equal(store.model('k', 'cpu'), before);
-    store.observe('k', 'cpu', 4096, 4096 * 4e-4);
+    store.observe('k', 'cpu', 4096, 4096 * 1.5e-4);
     const after = store.model('k', 'cpu');
     assert.notEqual(after, before);
     assert.ok(predict(after!, 4096) > predict(before, 4096));
+  });
+
+  test('a batch far off its prediction refits at once, and its bucket corrects the prediction there', () => {
+    const store = new ModelStore({ path: false, samplesPerBucket: 8 });
+    for (let b = 0; b < 8; b++) for (let k = 0; k < 8; k++) store.observe('k', 'cpu', 2 ** (8 + b) + k, (2 ** (8 + b) + k) * 1e-4);
+    const before = store.model('k', 'cpu')!;
+    // 4x slower at 2^20 (outside the samples): one batch is enough to refit.
+    const w = 2 ** 20;
+    assert.ok(Math.abs(store.predict('k', 'cpu', w)! / (w * 1e-4) - 1) < 0.01);
+    store.observe('k', 'cpu', w, w * 4e-4);
+    assert.notEqual(store.model('k', 'cpu'), before);
+    // The global fit barely moves (one sample among 65); the bucket's median ratio decides near w.
+    store.observe('k', 'cpu', w, w * 4e-4);
+    assert.ok(Math.abs(store.predict('k', 'cpu', w)! / (w * 4e-4) - 1) < 0.05, `${store.predict('k', 'cpu', w)}`);
+    // Elsewhere the model is untouched by that bucket.
+    assert.ok(Math.abs(store.predict('k', 'cpu', 2 ** 12)! / (2 ** 12 * 1e-4) - 1) < 0.05);
+  });
+
+  test('the cost model routes away from a device that turned out slow at one size', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
+    // GPU models say 2x faster than the CPU everywhere...
+    for (let e = 10; e <= 24; e += 2) {
+      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-6 });
+      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-6 });
+    }
+    const ctx = { kernel: 'k', items: 2 ** 24, work: 2 ** 24, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    assert.equal(s.decide(ctx).device, 'gpu');
+    // ...but at 16M the GPU takes 4x the CPU's time, twice in a row: the next batch of that size goes to the CPU.
+    for (let i = 0; i < 2; i++) s.observe({ kernel: 'k', device: 'gpu', items: 2 ** 24, work: 2 ** 24, durationMs: 2 ** 24 * 8e-6 });
+    assert.equal(s.decide(ctx).device, 'cpu');
+    assert.equal(s.decide({ ...ctx, items: 2 ** 14, work: 2 ** 14 }).device, 'gpu');
   });
 
   test('models persist and reload with the same fit', async () => {

@@ -126,7 +126,9 @@ export class CostModelStrategy implements RoutingStrategy {
     const kernel = ctx.kernel;
     const cpu = this.store.model(kernel, 'cpu');
     const gpu = this.store.model(kernel, 'gpu');
-    if (cpu !== undefined && gpu !== undefined) return this.#byModels(ctx, cpu, gpu);
+    if (cpu !== undefined && gpu !== undefined) {
+      return this.#byModels(ctx, this.store.localModel(kernel, 'cpu', ctx.work)!, this.store.localModel(kernel, 'gpu', ctx.work)!);
+    }
 
     // Exploration: measure an untrusted device at a size it has not run yet.
     if (ctx.items >= this.#minExploreItems && ctx.items > 0) {
@@ -162,6 +164,7 @@ export class CostModelStrategy implements RoutingStrategy {
     return perUnit * (Math.max(queued, 0) + Math.max(work, 1));
   }
 
+  /** `cpu` and `gpu` are the models corrected near this batch's work (`ModelStore.localModel`). */
   #byModels(ctx: RoutingContext, cpu: FittedModel, gpu: FittedModel): RoutingDecision {
     const { work, items } = ctx;
     const waitCpu = ctx.queued.cpu > 0 ? predict(cpu, ctx.queued.cpu) : 0;

@@ -87,6 +87,8 @@ interface Entry {
   stale: boolean;
   /** How many. */
   sinceFit: number;
+  /** A sample since the fit missed its prediction by more than MISS_RATIO: refit now. */
+  missed: boolean;
 }
 
 /**
@@ -96,10 +98,16 @@ interface Entry {
  * samples: always while it has few, every ~20 batches once its buckets are full.
  */
 const REFIT_FRACTION = 8;
+/** A batch this many times slower or faster than its model predicted makes the model refit at once. */
+const MISS_RATIO = 2;
+/** The local correction of a prediction: the median ratio of the last this many samples of its bucket. */
+const LOCAL_SAMPLES = 3;
+/** Bounds of a local correction factor (a bucket cannot turn a model into nonsense). */
+const MAX_CORRECTION = 16;
 
 function dueForRefit(entry: Entry): boolean {
   if (!entry.stale) return false;
-  if (entry.fit === undefined) return true;
+  if (entry.fit === undefined || entry.missed) return true;
   let samples = 0;
   for (const list of entry.buckets.values()) samples += list.length;
   return entry.sinceFit >= Math.max(1, Math.floor(samples / REFIT_FRACTION));
@@ -109,6 +117,12 @@ function refit(entry: Entry): void {
   entry.fit = fitPowerModel([...entry.buckets.values()].flat());
   entry.stale = false;
   entry.sinceFit = 0;
+  entry.missed = false;
+}
+
+/** The model scaled by `k` (a * w^b + c, both terms): predicts k times the time. */
+function scaled(model: FittedModel, k: number): FittedModel {
+  return k === 1 ? model : { ...model, a: model.a * k, c: model.c * k };
 }
 
 function bucketOf(work: number): number {
@@ -199,7 +213,7 @@ export class ModelStore {
     const key = this.#key(fingerprint, kernel, device);
     let entry = this.#entries.get(key);
     if (entry === undefined && create) {
-      entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0 };
+      entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, missed: false };
       this.#entries.set(key, entry);
     }
     return entry;
@@ -223,6 +237,10 @@ export class ModelStore {
     }
     list.push(sample);
     if (list.length > this.#samplesPerBucket) list.shift();
+    if (entry.fit !== undefined) {
+      const ratio = sample.ms / Math.max(predict(entry.fit, sample.work), Number.MIN_VALUE);
+      if (ratio > MISS_RATIO || ratio < 1 / MISS_RATIO) entry.missed = true;
+    }
     entry.stale = true;
     entry.sinceFit++;
   }
@@ -274,9 +292,26 @@ export class ModelStore {
     return this.isTrusted(kernel, device) ? this.fit(kernel, device) : undefined;
   }
 
-  /** Predicted ms for `work` on `device` from a trusted model. */
-  predict(kernel: string, device: DeviceKind, work: number): number | undefined {
+  /**
+   * The trusted model corrected near `work`: scaled by the median of observed
+   * over predicted for the last few samples in work's bucket. One curve over
+   * every size can be far off at some (vector add 16M on the H100 ran 4x its
+   * fit); the bucket's own batches then decide, and a run of surprises there
+   * moves the decision within a batch or two.
+   */
+  localModel(kernel: string, device: DeviceKind, work: number): FittedModel | undefined {
     const model = this.model(kernel, device);
+    if (model === undefined) return undefined;
+    const recent = this.#entry(kernel, device, false)?.buckets.get(bucketOf(work))?.slice(-LOCAL_SAMPLES);
+    if (recent === undefined || recent.length === 0) return model;
+    const ratios = recent.map((s) => s.ms / Math.max(predict(model, s.work), Number.MIN_VALUE)).sort((x, y) => x - y);
+    const k = ratios[(ratios.length - 1) >> 1]!;
+    return scaled(model, Math.min(Math.max(k, 1 / MAX_CORRECTION), MAX_CORRECTION));
+  }
+
+  /** Predicted ms for `work` on `device` from a trusted model, corrected locally (see `localModel`). */
+  predict(kernel: string, device: DeviceKind, work: number): number | undefined {
+    const model = this.localModel(kernel, device, work);
     return model === undefined ? undefined : predict(model, work);
   }
 
@@ -354,7 +389,7 @@ export class ModelStore {
       const key = this.#key(m.fingerprint, m.kernel, m.device);
       let entry = this.#entries.get(key);
       if (entry === undefined) {
-        entry = { kernel: m.kernel, device: m.device, fingerprint: m.fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0 };
+        entry = { kernel: m.kernel, device: m.device, fingerprint: m.fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, missed: false };
         this.#entries.set(key, entry);
       }
       for (const [work, ms] of m.samples) if (work > 0) this.#add(entry, { work, ms });
