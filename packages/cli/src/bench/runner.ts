@@ -112,14 +112,28 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             }
             estimate = (probeMs * size) / (small ? bk.probeSize : size);
           }
-          const runs = planRuns(estimate, options.repeat, options.budgetMs, options.minSampleMs ?? 0, maxRepeatsByMemory);
+          let runs = planRuns(estimate, options.repeat, options.budgetMs, options.minSampleMs ?? 0, maxRepeatsByMemory);
           if (runs.skip) {
             skipped(name, `skipped: ${over} (about ${seconds(estimate)} a run, budget ${seconds(options.budgetMs)} a case)`, row);
             return undefined;
           }
-          await settle();
           // Without a separate probe batch the probe runs were full-size warm-ups already.
-          const t = await measure(() => fn('full'), runs.repeats, small ? Math.min(runs.warmup, warmup) : 0, collectGarbage);
+          let warmupRuns = small ? Math.min(runs.warmup, warmup) : 0;
+          if (small && estimateMs === undefined && (runs.reduced || runs.warmup === 0)) {
+            // A probe scaled up linearly overstates a device whose time grows slower than the
+            // batch (a GPU still filling its lanes at the probe size). Before cutting repeats,
+            // time one full run, which is the warm-up, and plan the rest from it.
+            await settle();
+            collectGarbage();
+            const t = performance.now();
+            await fn('full');
+            const fullMs = performance.now() - t;
+            const replanned = planRuns(fullMs, options.repeat, Math.max(options.budgetMs - fullMs, 0), options.minSampleMs ?? 0, maxRepeatsByMemory);
+            runs = replanned.skip ? { skip: false, warmup: 0, repeats: 1, reduced: true } : replanned;
+            warmupRuns = 0;
+          }
+          await settle();
+          const t = await measure(() => fn('full'), runs.repeats, warmupRuns, collectGarbage);
           const stats = t.atMedian.stats;
           latest.run = t.last;
           const throughput = size / (t.medianMs / 1000);
