@@ -70,8 +70,11 @@ describe('WebGPU executor', { skip: gpuSkip }, () => {
     assert.equal(g.chunks, Math.ceil(20_000 / 1024));
     for (const t of [g.uploadMs, g.computeMs, g.downloadMs]) assert.ok(t >= 0 && t <= stats.durationMs, `${t} within ${stats.durationMs} ms`);
     assert.ok(g.computeMs > 0);
-    // Timestamp queries exactly when the adapter has them (the H100's Vulkan adapter does; llvmpipe's GL ES does not).
+    // Timestamp queries exactly when the adapter has them (the H100's Vulkan adapter does; llvmpipe's GL ES does not)...
     assert.equal(g.source, devices.context!.adapter.timestampQuery ? 'timestamp' : 'host');
+    // ...and the batch is not tiny: those are timed on the host, where the queries would cost more than they measure.
+    const tiny = await gpu.execute(input(16));
+    assert.equal(tiny.stats.gpu?.source, 'host');
     assert.match(stats.backend, /^webgpu:(vulkan|opengles)$/);
   });
 
@@ -95,6 +98,29 @@ describe('WebGPU executor', { skip: gpuSkip }, () => {
     const second = await s.execute(input(777));
     assert.equal(second.stats.device, 'gpu');
     assert.deepEqual(second.output, sum(777));
+  });
+
+  test('out of memory creating buffers: OUT_OF_MEMORY, the device stays, and the scheduler re-runs the batch on the CPU', async () => {
+    // The injected fault: the next check of newly created buffers reports an out-of-memory error.
+    const oom = (d: GpuDeviceManager): void => {
+      const pool = d.context!.buffers;
+      const real = pool.allocationError.bind(pool);
+      pool.allocationError = async () => {
+        pool.allocationError = real;
+        await real();
+        return { message: 'injected: out of memory' } as GPUError;
+      };
+    };
+    const opened = devices.devicesOpened;
+    await assert.rejects(new WebGpuExecutor(withFault(oom, devices), { devices }).execute(input(300)), { code: 'OUT_OF_MEMORY', message: /injected/ });
+    assert.equal(devices.devicesOpened, opened);
+    const gpu = new WebGpuExecutor(withFault(oom, devices), { devices });
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), gpu, { strategy: { gpuThreshold: 1 } });
+    const { output, stats } = await s.execute(input(300));
+    assert.deepEqual(output, sum(300));
+    assert.equal(stats.fellBack, true);
+    assert.match(stats.fallbackReason ?? '', /OUT_OF_MEMORY/);
+    assert.equal((await s.execute(input(300))).stats.device, 'gpu');
   });
 
   test('a GPU validation error (an output larger than the device allows) falls back to the CPU', async () => {

@@ -27,6 +27,8 @@ export class BufferPool {
   #heldBytes = 0;
   #inUseBytes = 0;
   #created = 0;
+  /** Out-of-memory scopes of buffers created since the last `allocationError()`. */
+  #allocations: Promise<GPUError | null>[] = [];
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -37,13 +39,24 @@ export class BufferPool {
     const list = this.#free.get(`${size}:${usage}`);
     let buffer = list?.pop();
     if (buffer === undefined) {
+      // Creating a buffer is where memory runs out: scoped here, so reused buffers need no scope.
+      this.#device.pushErrorScope('out-of-memory');
       buffer = this.#device.createBuffer({ size, usage, label });
+      this.#allocations.push(this.#device.popErrorScope());
       this.#heldBytes += size;
       this.#created++;
     }
     this.#inUse.add(buffer);
     this.#inUseBytes += size;
     return buffer;
+  }
+
+  /** The first out-of-memory error of buffers created since the last call (null when none failed). */
+  async allocationError(): Promise<GPUError | null> {
+    const pending = this.#allocations;
+    if (pending.length === 0) return null;
+    this.#allocations = [];
+    return (await Promise.all(pending)).find((e) => e !== null) ?? null;
   }
 
   release(buffer: GPUBuffer): void {

@@ -37,6 +37,8 @@ interface BatchClock {
   readonly inFlight: BusyTime;
   /** Packing and staging intervals of the chunks (packs on the pool may overlap). */
   readonly uploading: BusyTime;
+  /** Whether this batch's passes write timestamps (the adapter has them, the batch is not tiny). */
+  readonly timed: boolean;
   /** Sum of the compute passes' timestamp intervals, and how many passes had valid ones. */
   passNs: number;
   timedPasses: number;
@@ -60,6 +62,13 @@ function bufferId(buffer: GPUBuffer): number {
 }
 
 const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/**
+ * Batches below this many items are timed on the host, not by timestamp
+ * queries: on the H100 the queries added ~65 us to a 16-item round trip
+ * (246 against 181 us, median of 300), a third of it, while such a batch's
+ * compute is a few microseconds.
+ */
+const MIN_TIMESTAMP_ITEMS = 1024;
 /** Estimated pack work below which a worker round trip costs more than it saves. */
 const DEFAULT_MIN_POOL_PACK_NS = 1_000_000;
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
@@ -214,7 +223,8 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
   async #run(ctx: GpuContext, input: I, output: O, start: number, end: number, signal?: AbortSignal): Promise<GpuTimings> {
     const timings: GpuTimings = { uploadMs: 0, computeMs: 0, downloadMs: 0, bytesUploaded: 0, bytesDownloaded: 0, source: 'host', chunks: 0 };
     if (start === end) return timings;
-    const clock: BatchClock = { timings, inFlight: new BusyTime(), uploading: new BusyTime(), passNs: 0, timedPasses: 0 };
+    const timed = ctx.timestamps !== undefined && end - start >= MIN_TIMESTAMP_ITEMS;
+    const clock: BatchClock = { timings, inFlight: new BusyTime(), uploading: new BusyTime(), timed, passNs: 0, timedPasses: 0 };
     const poolPack = this.#poolPack(input, end - start);
     const g = this.#gpu;
     const { limits } = ctx;
@@ -230,25 +240,34 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     });
     const maxBinding = Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, this.#maxChunkBytes) / 256) * 256;
 
+    const bounds = [start];
+    for (let s = start; s < end; ) {
+      const e = g.chunkEnd(input, s, end, maxBinding);
+      if (!(e > s && e <= end)) throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name}: chunkEnd returned ${e} for [${s}, ${end})`);
+      bounds.push(e);
+      s = e;
+    }
+    const packs = poolPack && this.#packAhead(poolPack, bounds, clock, signal);
     const inFlight: Promise<void>[] = [];
     let failure: unknown;
     try {
-      for (let s = start; s < end; ) {
+      for (let k = 0; k + 1 < bounds.length; k++) {
         if (signal?.aborted) throw abortError(signal);
-        const e = g.chunkEnd(input, s, end, maxBinding);
-        if (!(e > s && e <= end)) throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name}: chunkEnd returned ${e} for [${s}, ${end})`);
-        const chunk = this.#chunk(ctx, pipeline, layout, tables, workgroupSize, input, output, s, e, clock, poolPack, signal);
+        const chunk = this.#chunk(ctx, pipeline, layout, tables, workgroupSize, input, output, bounds[k]!, bounds[k + 1]!, clock, poolPack && { ...poolPack, packed: packs![k]! }, signal);
         inFlight.push(chunk);
         // Two in flight: chunk k+1 is staged while chunk k computes.
         if (inFlight.length >= 2) await inFlight.shift();
-        s = e;
       }
       await Promise.all(inFlight);
     } catch (err) {
       failure = err;
       await Promise.allSettled(inFlight);
     } finally {
-      if (poolPack) this.#spareRecords = poolPack.records.buffer as SharedArrayBuffer;
+      if (poolPack) {
+        // Packs still running write into the records: they must end before another batch may take them.
+        await Promise.allSettled(packs!);
+        this.#spareRecords = poolPack.records.buffer as SharedArrayBuffer;
+      }
     }
     if (failure !== undefined) throw await this.#classify(ctx, failure);
     timings.uploadMs = clock.uploading.total;
@@ -280,6 +299,31 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     return { input: shareColumns(input as never), records };
   }
 
+  /**
+   * Starts every chunk's packing on the pool, one chunk after another: chunk
+   * k+1's records are built while chunk k is staged and computed, and two
+   * chunks never split the pool between them (which would make the first
+   * chunk, the one the GPU waits on, finish no sooner than the last).
+   */
+  #packAhead(poolPack: PoolPack, bounds: readonly number[], clock: BatchClock, signal: AbortSignal | undefined): Promise<void>[] {
+    const packs: Promise<void>[] = [];
+    let previous: Promise<void> = Promise.resolve();
+    for (let k = 0; k + 1 < bounds.length; k++) {
+      const range = { start: bounds[k]!, end: bounds[k + 1]! };
+      // A failed pack fails every later one (their `then` never runs), and each chunk sees its own.
+      const pack = previous.then(async () => {
+        const t = performance.now();
+        // High priority: the GPU waits on these records, so they go ahead of any CPU batch queued on the pool.
+        await this.#packer!.executeInto(poolPack.input as never, poolPack.records, { ...range, priority: 'high', ...(signal ? { signal } : {}) });
+        clock.uploading.add(t, performance.now());
+      });
+      pack.catch(() => undefined);
+      packs.push(pack);
+      previous = pack;
+    }
+    return packs;
+  }
+
   async #chunk(
     ctx: GpuContext,
     pipeline: GPUComputePipeline,
@@ -291,22 +335,24 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     start: number,
     end: number,
     clock: BatchClock,
-    poolPack: PoolPack | undefined,
+    poolPack: (PoolPack & { packed: Promise<void> }) | undefined,
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const { device, buffers } = ctx;
     const { timings } = clock;
     const g = this.#gpu;
     const count = end - start;
-    // Upload = host work (packing, copy into staging); intervals, since packs on the pool overlap.
-    let tUpload = performance.now();
+    // Upload = host work (packing, copy into staging), as intervals: packs on the pool
+    // (timed by #packAhead) overlap other chunks' work.
     let parts: readonly Uint8Array[];
+    let tUpload: number;
     if (poolPack !== undefined) {
       const width = g.hostPack!.outputWidth;
-      // High priority: the GPU waits on these records, so they go ahead of any CPU batch queued on the pool.
-      await this.#packer!.executeInto(poolPack.input as never, poolPack.records, { start, end, priority: 'high', ...(signal ? { signal } : {}) });
+      await poolPack.packed;
+      tUpload = performance.now();
       parts = [poolPack.records.subarray(start * width, end * width)];
     } else {
+      tUpload = performance.now();
       parts = g.pack(input, start, end);
     }
     if (parts.length !== g.inputBindings) {
@@ -326,13 +372,13 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     }
     const outBytes = bindingSize(g.outputBytes(count));
 
-    device.pushErrorScope('out-of-memory');
+    // Out-of-memory is scoped where buffers are created (BufferPool.acquire): reused ones need no scope.
     device.pushErrorScope('validation');
     const staging = buffers.acquire(totalIn, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, 'staging');
     const inBuf = buffers.acquire(totalIn, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'input');
     const outBuf = buffers.acquire(outBytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, 'output');
     // The pass's timestamps ride in the output's readback, after the output: one map for both.
-    const stamps: PassTimestamps | undefined = ctx.timestamps?.acquire();
+    const stamps: PassTimestamps | undefined = clock.timed ? ctx.timestamps?.acquire() : undefined;
     const stampsAt = alignUp(outBytes, 8);
     const readBytes = stamps ? stampsAt + TIMESTAMP_BYTES : outBytes;
     const readback = buffers.acquire(readBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
@@ -388,7 +434,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       const tCompute = performance.now();
       device.queue.submit([encoder.finish()]);
       // Popped now, awaited with the readback: no extra round trip to the device.
-      scopes = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+      scopes = Promise.all([device.popErrorScope(), buffers.allocationError()]);
       // Re-map the staging buffer once the copy out of it is done, then hand it back to the pool mapped.
       stagingReleased = true;
       staging.mapAsync(GPUMapMode.WRITE).then(
@@ -423,7 +469,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     } finally {
       if (scopes === undefined) {
         await device.popErrorScope().catch(() => null);
-        await device.popErrorScope().catch(() => null);
+        await buffers.allocationError().catch(() => null);
       }
       if (!stagingReleased) {
         if (staging.mapState === 'mapped') staging.unmap();

@@ -1,0 +1,115 @@
+// Where the fixed costs of a GPU batch go, on one machine, in one run:
+//   tiny: a 16-element vector add round trip with timestamp queries on and off,
+//         beside the raw Dawn primitives it is made of;
+//   pack: Ed25519 host packing (SHA-512, mod L) in-thread and on the pool;
+//   ed25519: 64K verifications on the GPU with pool packing, input in shared
+//         memory or not, and co-executed with the CPU pool at fixed GPU shares.
+// Prints one JSON object. Usage: node scripts/gpu-overheads.mjs [runs]
+import { GpuDeviceManager, HybridScheduler, ParallelCpuExecutor, WebGpuExecutor, WorkerPool, shareColumns } from '@supervm/gpu-executor';
+import { ed25519Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
+import { kernel as packKernel, packRange, RECORD_BYTES } from '../packages/gpu-executor/dist/src/kernels/ed25519/pack.js';
+import { signedBatch } from './ed25519-batch.mjs';
+
+const runs = Number(process.argv[2] ?? 7);
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const summary = (ms) => ({ medianMs: +quantile(ms, 0.5).toFixed(4), p10Ms: +quantile(ms, 0.1).toFixed(4), p90Ms: +quantile(ms, 0.9).toFixed(4), runs: ms.length });
+async function time(fn, n, warmup = 2) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ms = [];
+  let last;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    last = await fn();
+    ms.push(performance.now() - t);
+  }
+  return { ...summary(ms), last };
+}
+const report = { tiny: [], pack: [], ed25519: [] };
+
+// --- tiny round trip
+for (const timestamps of [true, false]) {
+  const devices = new GpuDeviceManager({ timestamps });
+  const ctx = await devices.open();
+  if (!ctx) throw new Error(`no GPU: ${devices.unavailableReason}`);
+  const gpu = new WebGpuExecutor(vectorAddKernel, { devices });
+  const tiny = { a: new Float32Array(16).fill(1), b: new Float32Array(16).fill(2) };
+  const { last, ...t } = await time(() => gpu.execute(tiny), 300, 30);
+  report.tiny.push({ what: 'vector add 16 through WebGpuExecutor', timestamps: ctx.adapter.timestampQuery, ...t, source: last.stats.gpu.source });
+  if (timestamps) {
+    const { device } = ctx;
+    report.tiny.push({ what: 'empty submit + onSubmittedWorkDone', ...(await time(async () => { device.queue.submit([device.createCommandEncoder().finish()]); await device.queue.onSubmittedWorkDone(); }, 300, 30)), last: undefined });
+    const src = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const dst = device.createBuffer({ size: 256, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    report.tiny.push({
+      what: 'copy 256 B + mapAsync READ + unmap',
+      ...(await time(async () => {
+        const e = device.createCommandEncoder();
+        e.copyBufferToBuffer(src, 0, dst, 0, 256);
+        device.queue.submit([e.finish()]);
+        await dst.mapAsync(GPUMapMode.READ);
+        dst.unmap();
+      }, 300, 30)),
+      last: undefined,
+    });
+    report.tiny.push({
+      what: 'push/pop two error scopes around a submit',
+      ...(await time(async () => {
+        device.pushErrorScope('out-of-memory');
+        device.pushErrorScope('validation');
+        device.queue.submit([device.createCommandEncoder().finish()]);
+        await Promise.all([device.popErrorScope(), device.popErrorScope()]);
+      }, 300, 30)),
+      last: undefined,
+    });
+  }
+  await gpu.close();
+  await devices.close();
+}
+for (const r of report.tiny) delete r.last;
+
+// --- packing
+const n = 65536;
+const plain = signedBatch(n, { corruptEvery: 16 });
+const shared = shareColumns(plain);
+const records = new Uint8Array(new SharedArrayBuffer(n * RECORD_BYTES));
+const pool = new WorkerPool();
+const packer = new ParallelCpuExecutor(packKernel, { pool, minTaskNs: 250_000 });
+{
+  const t = await time(() => packRange(shared, records, 0, 0, n), 3, 1);
+  report.pack.push({ what: 'in-thread packRange', items: n, ...t, last: undefined, nsPerItem: +((t.medianMs * 1e6) / n).toFixed(0) });
+}
+for (const items of [8192, 32768, 65536]) {
+  for (const priority of ['high', 'normal']) {
+    const t = await time(() => packer.executeInto(shared, records, { start: 0, end: items, priority }), runs);
+    report.pack.push({ what: `pool pack (${pool.threads} threads, ${priority})`, items, ...t, last: undefined });
+  }
+}
+for (const r of report.pack) delete r.last;
+
+// --- Ed25519 64K on the GPU with pool packing, and co-executed
+const devices = new GpuDeviceManager();
+const gpu = new WebGpuExecutor(ed25519Kernel, { devices, hostPool: pool });
+const cpu = new ParallelCpuExecutor(ed25519Kernel, { pool });
+const row = (what, t, extra = {}) => {
+  const { last, ...rest } = t;
+  report.ed25519.push({ what, items: n, ...rest, perSecond: Math.round(n / (t.medianMs / 1000)), ...extra, gpu: last.stats.gpu, split: last.stats.split });
+};
+row('gpu, input in shared memory', await time(() => gpu.execute(shared), runs));
+row('gpu, plain input (copied to shared memory per batch)', await time(() => gpu.execute(plain), runs));
+const cpuOut = cpu.allocateOutput(n);
+const cpuSmall = await time(() => cpu.executeInto(shared, cpuOut, { start: 0, end: 8192 }), 3, 1);
+const cpuRate = 8192 / (cpuSmall.medianMs / 1000);
+report.ed25519.push({ what: 'cpu pool, 8K', items: 8192, medianMs: cpuSmall.medianMs, perSecond: Math.round(cpuRate) });
+const gpuRate = n / (report.ed25519[0].medianMs / 1000);
+for (const gpuShare of [0.9, 0.95, gpuRate / (gpuRate + cpuRate)]) {
+  const split = { name: 'split', decide: () => ({ device: 'split', gpuShare, reason: 'fixed' }) };
+  const co = new HybridScheduler(new ParallelCpuExecutor(ed25519Kernel, { pool }), new WebGpuExecutor(ed25519Kernel, { devices, hostPool: pool }), { strategy: split });
+  const t = await time(() => co.execute(shared), runs);
+  row(`co-exec, gpu share ${gpuShare.toFixed(3)}`, t, { efficiency: +(n / (t.medianMs / 1000) / (gpuRate + cpuRate)).toFixed(3) });
+  await co.close();
+}
+await gpu.close();
+await cpu.close();
+await pool.close();
+await devices.close();
+console.log(JSON.stringify(report, null, 1));
