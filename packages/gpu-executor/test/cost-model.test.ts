@@ -194,14 +194,14 @@ describe('CostModelStrategy decisions', () => {
 });
 
 describe('the model store', () => {
-  test('a full model is refitted once new samples are an eighth of it, not after every batch', () => {
+  test('a full model is refitted once new samples match its samples, not after every batch', () => {
     const store = new ModelStore({ path: false, samplesPerBucket: 8 });
     // 8 buckets x 8 samples = 64, all on time(w) = 1e-4 w.
     for (let b = 0; b < 8; b++) for (let k = 0; k < 8; k++) store.observe('k', 'cpu', 2 ** (8 + b) + k, (2 ** (8 + b) + k) * 1e-4);
     const before = store.model('k', 'cpu');
     assert.ok(before !== undefined);
-    // New batches 1.5x slower (within the miss ratio): 7 do not trigger a refit, the 8th (64 / 8) does.
-    for (let i = 0; i < 7; i++) store.observe('k', 'cpu', 4096, 4096 * 1.5e-4);
+    // New batches 1.5x slower (within the miss ratio): 63 do not trigger a refit, the 64th does.
+    for (let i = 0; i < 63; i++) store.observe('k', 'cpu', 4096, 4096 * 1.5e-4);
     assert.equal(store.model('k', 'cpu'), before);
     store.observe('k', 'cpu', 4096, 4096 * 1.5e-4);
     const after = store.model('k', 'cpu');

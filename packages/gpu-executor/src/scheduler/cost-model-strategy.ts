@@ -218,7 +218,8 @@ export function splitShare(
   let lo = 0;
   let hi = 1;
   let s = Math.min(Math.max(throughputShare, 1e-9), 1 - 1e-9);
-  for (let i = 0; i < 60; i++) {
+  // 40 halvings: the share to ~1e-12, well past what a batch of items can use.
+  for (let i = 0; i < 40; i++) {
     if (f(s) > 0) lo = s;
     else hi = s;
     s = (lo + hi) / 2;

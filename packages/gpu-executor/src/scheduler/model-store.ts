@@ -93,11 +93,15 @@ interface Entry {
 
 /**
  * A fit over a full store costs ~1 ms (measured: 256 samples, the dev box),
- * which routing a 10K-hash batch on the H100 (0.5 ms) cannot afford after every
- * batch. A model is refitted once new samples make up an eighth of its
- * samples: always while it has few, every ~20 batches once its buckets are full.
+ * which routing a 10K-hash batch on the H100 (0.5 ms) cannot afford after
+ * every batch, nor every tenth (observe + decide averaged 127 us here with
+ * refits at an eighth). Predictions near recent batches come from their
+ * bucket's correction (`localModel`), and a batch far off its prediction
+ * refits at once (MISS_RATIO), so the global curve is refitted only once new
+ * samples match the ones it was fitted on: always while it has few, every
+ * ~85 batches once its buckets are full.
  */
-const REFIT_FRACTION = 8;
+const REFIT_FRACTION = 1;
 /** A batch this many times slower or faster than its model predicted makes the model refit at once. */
 const MISS_RATIO = 2;
 /** The local correction of a prediction: the median ratio of the last this many samples of its bucket. */
@@ -173,6 +177,8 @@ export class ModelStore {
   readonly #minBuckets: number;
   #gpuFingerprint: string;
   readonly #entries = new Map<string, Entry>();
+  /** This machine's entries by kernel and device: routing looks one up per batch, without building the long key. */
+  readonly #current = new Map<string, Entry>();
   #dirty = false;
 
   constructor(options: ModelStoreOptions = {}) {
@@ -192,6 +198,7 @@ export class ModelStore {
   /** Names the GPU adapter once it is open: the GPU side of the fingerprint. */
   setGpu(adapter: Pick<GpuAdapterDescription, 'backend' | 'vendor' | 'device' | 'description'>): void {
     this.#gpuFingerprint = gpuFingerprint(this.cpuFingerprint, adapter);
+    this.#current.clear();
   }
 
   /** The fingerprint a device's models are filed under on this machine. */
@@ -209,13 +216,17 @@ export class ModelStore {
   }
 
   #entry(kernel: string, device: DeviceKind, create: boolean): Entry | undefined {
+    const local = `${device}\u0000${kernel}`;
+    let entry = this.#current.get(local);
+    if (entry !== undefined) return entry;
     const fingerprint = this.fingerprintOf(device);
     const key = this.#key(fingerprint, kernel, device);
-    let entry = this.#entries.get(key);
+    entry = this.#entries.get(key);
     if (entry === undefined && create) {
       entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, missed: false };
       this.#entries.set(key, entry);
     }
+    if (entry !== undefined) this.#current.set(local, entry);
     return entry;
   }
 
@@ -318,6 +329,7 @@ export class ModelStore {
   /** Forgets this machine's samples of a kernel (one device or both), e.g. before a calibration sweep. */
   clear(kernel: string, device?: DeviceKind): void {
     for (const d of device === undefined ? (['cpu', 'gpu'] as const) : [device]) {
+      this.#current.delete(`${d}\u0000${kernel}`);
       if (this.#entries.delete(this.#key(this.fingerprintOf(d), kernel, d))) this.#dirty = true;
     }
   }
@@ -385,6 +397,7 @@ export class ModelStore {
       return false;
     }
     this.#entries.clear();
+    this.#current.clear();
     for (const m of (data as CostModelFile).models) {
       const key = this.#key(m.fingerprint, m.kernel, m.device);
       let entry = this.#entries.get(key);
