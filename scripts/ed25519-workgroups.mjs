@@ -14,7 +14,7 @@ const devices = new GpuDeviceManager();
 const hostPool = new WorkerPool();
 const rows = [];
 const configs = [];
-for (const wg of [64, 128, 256]) for (const chunk of [4096, 8192, 16384, 32768]) configs.push([wg, chunk]);
+for (const wg of [64, 128, 256]) for (const chunk of [8192, 16384, 32768, 65536]) configs.push([wg, chunk]);
 for (const [wg, chunk] of configs) {
   const chunkEnd = (_input, start, end) => Math.min(end, start + chunk);
   const kernel = { ...ed25519Kernel, name: `ed25519-verify-wg${wg}`, gpu: { ...ed25519Kernel.gpu, workgroupSize: wg, chunkEnd } };
