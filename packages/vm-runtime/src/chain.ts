@@ -1,10 +1,11 @@
 import { ExecutorError, type DeviceChoice } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
-import { executePrepared, prepareBlock, receiptCodes, type BlockStats, type PreparedBlock } from './hybrid.js';
+import { executePrepared, prepareBlock, receiptCodes, type BlockStats, type PreparedBlock, type StateDelta } from './hybrid.js';
 import { balanceKey, nonceKey } from './keys.js';
 import { type ReceiptStatus } from './receipts.js';
+import { ChainState } from './state.js';
 import { StateRootCache } from './state-root.js';
-import { ChainStore, type BlockRecord, type CommitHook } from './store.js';
+import { ChainStore, type BlockRecord, type CommitHook, type StateWrites } from './store.js';
 import { PUBLIC_KEY_BYTES } from './transaction.js';
 
 export { transactionToTask, type BlockStats, type PreparedBlock, type TxTask } from './hybrid.js';
@@ -43,7 +44,7 @@ export class Chain {
   readonly #store: ChainStore;
   readonly #pool: BlockStmPool;
   readonly #device: DeviceChoice;
-  readonly #state: Map<string, bigint>;
+  readonly #state: ChainState;
   readonly #roots: StateRootCache;
   #height: number;
   #root: Uint8Array;
@@ -55,7 +56,7 @@ export class Chain {
   /** The verification of the last block submitted as encodings (see executeBlock). */
   #verifying: Promise<unknown> = Promise.resolve();
 
-  private constructor(store: ChainStore, pool: BlockStmPool, device: DeviceChoice, state: Map<string, bigint>, roots: StateRootCache, height: number, root: Uint8Array) {
+  private constructor(store: ChainStore, pool: BlockStmPool, device: DeviceChoice, state: ChainState, roots: StateRootCache, height: number, root: Uint8Array) {
     this.#store = store;
     this.#roots = roots;
     this.#pool = pool;
@@ -94,15 +95,18 @@ export class Chain {
 
   /** The current state (every key ever written, values u64). Read-only: change it only through blocks. */
   get state(): ReadonlyMap<string, bigint> {
+    // The ChainState itself: a ReadonlyMap view over its columns.
     return this.#state;
   }
 
   balance(account: Uint8Array): bigint {
-    return this.#state.get(balanceKey(account)) ?? 0n;
+    const a = account.length === PUBLIC_KEY_BYTES ? this.#state.findAccount(account, 0) : -1;
+    return a < 0 ? (this.#state.get(balanceKey(account)) ?? 0n) : this.#state.accountValue(a, false);
   }
 
   nonce(account: Uint8Array): bigint {
-    return this.#state.get(nonceKey(account)) ?? 0n;
+    const a = account.length === PUBLIC_KEY_BYTES ? this.#state.findAccount(account, 0) : -1;
+    return a < 0 ? (this.#state.get(nonceKey(account)) ?? 0n) : this.#state.accountValue(a, true);
   }
 
   block(height: number): BlockRecord | undefined {
@@ -126,7 +130,20 @@ export class Chain {
       changes.set(balanceKey(publicKey), balance);
     }
     if (supply > U64_MAX) throw new RangeError('total supply must fit in u64');
-    return this.#commit(changes, new Uint8Array(0), [], performance.now());
+    const t0 = performance.now();
+    const ids = Int32Array.from(changes.keys(), (key) => this.#state.keyId(key));
+    const values = BigUint64Array.from(changes.values());
+    const next = await this.#roots.prepareIds(ids, values);
+    const delta: StateDelta = { ids: Int32Array.from(next.keyOrder, (k) => ids[k]!), values: BigUint64Array.from(next.keyOrder, (k) => values[k]!) };
+    const rootMs = performance.now() - t0;
+    return this.#persist(delta, next.root, next.apply, new Uint8Array(0), [], t0, {
+      txs: 0,
+      verify: { device: 'cpu', backend: 'none', ms: 0, fellBack: false },
+      hashMs: 0,
+      layoutMs: 0,
+      execute: { threads: this.#pool.threads, parallel: false, ms: 0, executions: 0 },
+      rootMs,
+    });
   }
 
   /**
@@ -184,31 +201,14 @@ export class Chain {
       roots: this.#roots,
       compareSequential: options.compareSequential === true,
     });
-    return this.#persist(result.changes, result.stateRoot, result.applyRoot, result.txIds, result.receipts, prepared.startedAt, result.stats);
-  }
-
-  async #commit(
-    changes: Map<string, bigint>,
-    txIds: Uint8Array,
-    receipts: ReceiptStatus[],
-    t0: number,
-  ): Promise<BlockResult> {
-    const tRoot = performance.now();
-    const { root, apply } = await this.#roots.prepare(this.#state, changes);
-    const rootMs = performance.now() - tRoot;
-    return this.#persist(changes, root, apply, txIds, receipts, t0, {
-      txs: receipts.length,
-      verify: { device: 'cpu', backend: 'none', ms: 0, fellBack: false },
-      hashMs: 0,
-      layoutMs: 0,
-      execute: { threads: this.#pool.threads, parallel: false, ms: 0, executions: 0 },
-      rootMs,
-    });
+    // The chain's root cache shares its state's key ids, so the result always carries the delta.
+    if (!result.delta) throw new Error('a chain block produced no state delta: this is a bug');
+    return this.#persist(result.delta, result.stateRoot, result.applyRoot, result.txIds, result.receipts, prepared.startedAt, result.stats);
   }
 
   /** Stage 3's commit: the changes, the block record and the height in one LMDB transaction. */
   #persist(
-    changes: Map<string, bigint>,
+    delta: StateDelta,
     root: Uint8Array,
     applyRoot: () => void,
     txIds: Uint8Array,
@@ -218,10 +218,10 @@ export class Chain {
   ): BlockResult {
     const height = this.#height + 1;
     const tCommit = performance.now();
-    this.#store.commit(changes, { height, stateRoot: root, txIds, receipts: receiptCodes(receipts) });
+    this.#store.commit(this.#writes(delta), { height, stateRoot: root, txIds, receipts: receiptCodes(receipts) });
     const commitMs = performance.now() - tCommit;
     applyRoot();
-    for (const [k, v] of changes) this.#state.set(k, v);
+    for (let k = 0; k < delta.ids.length; k++) this.#state.set(delta.ids[k]!, delta.values[k]!);
     this.#height = height;
     this.#root = root;
     const now = performance.now();
@@ -234,12 +234,29 @@ export class Chain {
     return { height, stateRoot: root, txIds, receipts, stats };
   }
 
+  /** The delta as LMDB writes: keys straight from the state's key pool (in key order already). */
+  #writes(delta: StateDelta): StateWrites {
+    const pool = this.#state.pool;
+    return {
+      size: delta.ids.length,
+      key: (k) => pool.bytes.subarray(pool.start(delta.ids[k]!), pool.end(delta.ids[k]!)),
+      value: (k) => delta.values[k]!,
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue; // let a block in flight finish its commit
-    await this.#pool.close();
-    await this.#store.close();
+    // Piscina's destroy waits for its workers' exit events, which keep nothing alive: with no other work
+    // pending, the process would stop with close() unresolved (node:test: "event loop has already resolved").
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      await this.#pool.close();
+      await this.#store.close();
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   #assertOpen(): void {

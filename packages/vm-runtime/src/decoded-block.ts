@@ -10,6 +10,7 @@ import { KIND_CALL, KIND_SKIP, KIND_TRANSFER, allocateTxColumns, type TxColumns 
 import { CONTRACTS, contractId } from './contracts/index.js';
 import { contractKey } from './keys.js';
 import { Receipt } from './receipts.js';
+import type { ChainState } from './state.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, TX_VERSION, decodeTransaction, type Transaction } from './transaction.js';
 
 /** version | sender | nonce | kind | recipient | amount | signature */
@@ -139,8 +140,17 @@ class AccountTable {
 export interface BlockLayout {
   /** Per-transaction columns over slots; `kind` of a transaction with a bad signature is still its decoded kind. */
   columns: TxColumns;
-  /** `keys[slot]`: the state key of each slot. */
-  keys: string[];
+  /** Accounts the block names, in order of first use: account a is accountBytes[accountAt[a] .. +32). */
+  accounts: number;
+  accountBytes: Uint8Array;
+  accountAt: Uint32Array;
+  /** Per slot: its account (-1 for a contract key), and whether it is that account's nonce (else its balance). */
+  slotAccount: Int32Array;
+  slotIsNonce: Uint8Array;
+  /** Contract keys by slot. */
+  named: ReadonlyMap<number, string>;
+  /** `keys[slot]`: the state key of each slot, as a string (built on first use; the chain never needs it). */
+  readonly keys: readonly string[];
 }
 
 const hexOf = (data: Uint8Array, at: number): string => Buffer.from(data.buffer, data.byteOffset + at, 32).toString('hex');
@@ -148,9 +158,9 @@ const hexOf = (data: Uint8Array, at: number): string => Buffer.from(data.buffer,
 /**
  * Interns every key a transaction may touch to a dense slot, in order of first
  * use (sender nonce, sender balance, then the recipient's balance or the
- * contract's declared keys), and fills the per-transaction columns. It needs
- * neither the state nor the signature verdicts, so it runs while they are
- * computed.
+ * contract's declared keys), and fills the per-transaction columns; accounts
+ * stay bytes (no string per key). It needs neither the state nor the
+ * signature verdicts, so it runs while they are computed.
  */
 export function layoutDecoded(d: DecodedBlock): BlockLayout {
   const { n, encodings } = d;
@@ -175,29 +185,48 @@ export function layoutDecoded(d: DecodedBlock): BlockLayout {
   c.nonce = d.nonce;
   c.amount = d.amount;
   c.senders = d.publicKeys;
+  c.kind.set(d.kind);
+  c.contract.fill(-1);
+  c.recipientBalance.fill(-1);
+  // Receipt.ok is 0, which the fresh preset column already holds.
   const accounts = new AccountTable(encodings.data, 2 * n);
   const nonceSlot = new Int32Array(2 * n).fill(-1);
   const balanceSlot = new Int32Array(2 * n).fill(-1);
+  // At most 3 slots per transfer; calls add their declared keys.
+  const slotAccount = new Int32Array(3 * n + keyCount);
+  const slotIsNonce = new Uint8Array(3 * n + keyCount);
   let slots = 0;
   const contractSlots = new Map<string, number>();
-  const contractKeys: string[] = [];
+  const named = new Map<number, string>();
   let args = 0;
   let keys = 0;
+  const { senderNonce, senderBalance, recipientBalance, argsOffsets, keyOffsets } = c;
+  const offsets = encodings.offsets;
+  const kinds = d.kind;
   for (let i = 0; i < n; i++) {
-    const at = encodings.offsets[i]!;
+    const at = offsets[i]!;
     const sender = accounts.intern(at + SENDER_AT);
-    if (nonceSlot[sender]! < 0) nonceSlot[sender] = slots++;
-    if (balanceSlot[sender]! < 0) balanceSlot[sender] = slots++;
-    c.senderNonce[i] = nonceSlot[sender]!;
-    c.senderBalance[i] = balanceSlot[sender]!;
-    c.kind[i] = d.kind[i]!;
-    c.preset[i] = Receipt.ok;
-    c.contract[i] = -1;
-    c.recipientBalance[i] = -1;
-    if (d.kind[i] === KIND_TRANSFER) {
+    let slot = nonceSlot[sender]!;
+    if (slot < 0) {
+      nonceSlot[sender] = slot = slots++;
+      slotAccount[slot] = sender;
+      slotIsNonce[slot] = 1;
+    }
+    senderNonce[i] = slot;
+    slot = balanceSlot[sender]!;
+    if (slot < 0) {
+      balanceSlot[sender] = slot = slots++;
+      slotAccount[slot] = sender;
+    }
+    senderBalance[i] = slot;
+    if (kinds[i] === KIND_TRANSFER) {
       const recipient = accounts.intern(at + RECIPIENT_AT);
-      if (balanceSlot[recipient]! < 0) balanceSlot[recipient] = slots++;
-      c.recipientBalance[i] = balanceSlot[recipient]!;
+      slot = balanceSlot[recipient]!;
+      if (slot < 0) {
+        balanceSlot[recipient] = slot = slots++;
+        slotAccount[slot] = recipient;
+      }
+      recipientBalance[i] = slot;
     } else {
       const tx = d.calls.get(i)!;
       const { id, keys: names } = declared.get(i)!;
@@ -210,27 +239,61 @@ export function layoutDecoded(d: DecodedBlock): BlockLayout {
         args += tx.payload.args.length;
         for (const name of names) {
           const key = contractKey(tx.payload.contract, name);
-          let slot = contractSlots.get(key);
-          if (slot === undefined) {
-            contractSlots.set(key, (slot = slots++));
-            contractKeys.push(key);
+          let s = contractSlots.get(key);
+          if (s === undefined) {
+            contractSlots.set(key, (s = slots++));
+            slotAccount[s] = -1;
+            named.set(s, key);
           }
-          c.keySlots[keys++] = slot;
+          c.keySlots[keys++] = s;
         }
       }
     }
-    c.argsOffsets[i + 1] = args;
-    c.keyOffsets[i + 1] = keys;
+    argsOffsets[i + 1] = args;
+    keyOffsets[i + 1] = keys;
   }
   c.slots = slots;
-  const names = new Array<string>(slots);
-  for (let a = 0; a < accounts.count; a++) {
-    const hex = hexOf(encodings.data, accounts.at[a]!);
-    if (nonceSlot[a]! >= 0) names[nonceSlot[a]!] = `n/${hex}`;
-    if (balanceSlot[a]! >= 0) names[balanceSlot[a]!] = `b/${hex}`;
+  let names: string[] | undefined;
+  const layout: BlockLayout = {
+    columns: c,
+    accounts: accounts.count,
+    accountBytes: encodings.data,
+    accountAt: accounts.at.subarray(0, accounts.count),
+    slotAccount: slotAccount.subarray(0, slots),
+    slotIsNonce: slotIsNonce.subarray(0, slots),
+    named,
+    get keys(): readonly string[] {
+      return (names ??= slotKeys(layout));
+    },
+  };
+  return layout;
+}
+
+function slotKeys(layout: BlockLayout): string[] {
+  const hex = Array.from(layout.accountAt, (at) => hexOf(layout.accountBytes, at));
+  return Array.from(layout.slotAccount, (a, s) => (a < 0 ? layout.named.get(s)! : `${layout.slotIsNonce[s] ? 'n' : 'b'}/${hex[a]!}`));
+}
+
+/**
+ * The block's accounts as the state's account ids, and its slots' values
+ * before the block, read from the state's columns without a string per key.
+ */
+export function resolveLayout(layout: BlockLayout, state: ChainState): { accountIds: Int32Array; base: BigUint64Array } {
+  const accountIds = new Int32Array(layout.accounts);
+  for (let a = 0; a < layout.accounts; a++) accountIds[a] = state.account(layout.accountBytes, layout.accountAt[a]!);
+  const slots = layout.slotAccount.length;
+  const base = new BigUint64Array(slots);
+  for (let s = 0; s < slots; s++) {
+    const a = layout.slotAccount[s]!;
+    base[s] = a >= 0 ? state.accountValue(accountIds[a]!, layout.slotIsNonce[s] === 1) : (state.get(layout.named.get(s)!) ?? 0n);
   }
-  for (const key of contractKeys) names[contractSlots.get(key)!] = key;
-  return { columns: c, keys: names };
+  return { accountIds, base };
+}
+
+/** The state's key id of slot `s` (added to its pool if new). */
+export function slotKeyId(layout: BlockLayout, accountIds: Int32Array, state: ChainState, s: number): number {
+  const a = layout.slotAccount[s]!;
+  return a >= 0 ? state.accountKey(accountIds[a]!, layout.slotIsNonce[s] === 1) : state.keyId(layout.named.get(s)!);
 }
 
 /** Marks every transaction whose signature failed as rejected before execution. */

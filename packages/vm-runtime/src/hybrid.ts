@@ -11,9 +11,10 @@
 import { sha256Batch, verifyEd25519Batch, type DeviceChoice, type ExecStats, type Task } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
 import { tablesFromColumns, type BlockTables } from './block-stm/layout.js';
-import { applyVerdicts, baseValues, decodeBlock, layoutDecoded, type BlockLayout, type DecodedBlock } from './decoded-block.js';
+import { applyVerdicts, baseValues, decodeBlock, layoutDecoded, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
 import { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
 import { executeSequential, type BlockOutcome } from './sequential.js';
+import { ChainState } from './state.js';
 import { StateRootCache, stateRoot } from './state-root.js';
 import { decodeTransaction, encodeTransaction, type Transaction } from './transaction.js';
 
@@ -92,9 +93,10 @@ export async function verifyBlock(encoded: readonly Uint8Array[], _txs: readonly
  * `keys[slot]` names each slot.
  */
 export function layoutBlock(txs: readonly Transaction[], verdicts: Uint8Array, state: ReadonlyMap<string, bigint>): { tables: BlockTables; keys: string[] } {
-  const { columns, keys } = layoutDecoded(decodeBlock(txs.map((tx) => encodeTransaction(tx))));
-  applyVerdicts(columns, verdicts);
-  return { tables: tablesFromColumns(columns, baseValues(keys, state)), keys };
+  const layout = layoutDecoded(decodeBlock(txs.map((tx) => encodeTransaction(tx))));
+  applyVerdicts(layout.columns, verdicts);
+  const keys = [...layout.keys];
+  return { tables: tablesFromColumns(layout.columns, baseValues(keys, state)), keys };
 }
 
 /**
@@ -154,12 +156,23 @@ export interface HybridOptions {
   roots?: StateRootCache;
 }
 
+/**
+ * A block's effect on a ChainState by key id: every key whose value changed or
+ * that is new, in key order.
+ */
+export interface StateDelta {
+  ids: Int32Array;
+  values: BigUint64Array;
+}
+
 export interface HybridResult {
   receipts: ReceiptStatus[];
   /** 32-byte ids, concatenated in block order. */
   txIds: Uint8Array;
-  /** Final value of every key the block wrote. */
+  /** Final value of every key the block wrote (built on first use when the state is a ChainState). */
   changes: Map<string, bigint>;
+  /** With a ChainState and its root cache: the changes that matter, by key id, in key order. */
+  delta?: StateDelta;
   stateRoot: Uint8Array;
   /** Makes `stateRoot` the root cache's current one (no-op without `roots`); call once the block is committed. */
   applyRoot: () => void;
@@ -177,12 +190,16 @@ export async function executeWithHybrid(block: readonly Uint8Array[], options: H
 
 /** Stages 2 and 3 of a prepared block on top of `options.state`: `executeWithHybrid` after `prepareBlock`. */
 export async function executePrepared(prepared: PreparedBlock, options: HybridOptions): Promise<HybridResult> {
-  const { state, device = 'auto' } = options;
-  const { columns, keys } = prepared.layout;
+  const { state, device = 'auto', roots } = options;
+  const { layout } = prepared;
+  const { columns } = layout;
+  // A ChainState is read and updated by key id; any other map by key string.
+  const columnar = state instanceof ChainState && roots?.sharesKeysWith(state) === true ? state : undefined;
 
   // Stage 2.
   const tTables = performance.now();
-  const tables = tablesFromColumns(columns, baseValues(keys, state));
+  const resolved = columnar ? resolveLayout(layout, columnar) : undefined;
+  const tables = tablesFromColumns(columns, resolved ? resolved.base : baseValues(layout.keys, state));
   const layoutMs = prepared.layoutMs + performance.now() - tTables;
   let sequential: { outcome: BlockOutcome; ms: number } | undefined;
   if (options.compareSequential) {
@@ -202,26 +219,60 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
   if (sequential) assertSameOutcome(sequential.outcome, outcome);
 
   // Stage 3.
-  const changes = new Map<string, bigint>();
-  for (const [slot, value] of outcome.writes) changes.set(keys[slot]!, value);
+  const writes = outcome.writes;
+  let changes: Map<string, bigint> | undefined;
+  const changesOf = (): Map<string, bigint> => {
+    if (!changes) {
+      const keys = layout.keys;
+      changes = new Map();
+      for (const [slot, value] of writes) changes.set(keys[slot]!, value);
+    }
+    return changes;
+  };
   const tRoot = performance.now();
   let root: Uint8Array;
   let applyRoot = (): void => {};
-  if (options.roots) {
-    const next = await options.roots.prepare(state, changes);
+  let delta: StateDelta | undefined;
+  if (columnar && resolved && roots) {
+    const ids = new Int32Array(writes.size);
+    const values = new BigUint64Array(writes.size);
+    let m = 0;
+    for (const [slot, value] of writes) {
+      const id = slotKeyId(layout, resolved.accountIds, columnar, slot);
+      if (!columnar.present(id) || columnar.value(id) !== value) {
+        ids[m] = id;
+        values[m++] = value;
+      }
+    }
+    const next = await roots.prepareIds(ids.subarray(0, m), values.subarray(0, m));
+    delta = { ids: new Int32Array(m), values: new BigUint64Array(m) };
+    for (let k = 0; k < m; k++) {
+      const from = next.keyOrder[k]!;
+      delta.ids[k] = ids[from]!;
+      delta.values[k] = values[from]!;
+    }
+    root = next.root;
+    applyRoot = next.apply;
+  } else if (roots) {
+    const next = await roots.prepare(state, changesOf());
     root = next.root;
     applyRoot = next.apply;
   } else {
     const next = new Map(state);
-    for (const [k, v] of changes) next.set(k, v);
+    for (const [k, v] of changesOf()) next.set(k, v);
     root = await stateRoot(next, device);
   }
   const rootMs = performance.now() - tRoot;
 
+  const receipts = new Array<ReceiptStatus>(outcome.receipts.length);
+  for (let i = 0; i < receipts.length; i++) receipts[i] = receiptName(outcome.receipts[i]!);
   return {
-    receipts: Array.from(outcome.receipts, (code) => receiptName(code)),
+    receipts,
     txIds: prepared.txIds,
-    changes,
+    get changes(): Map<string, bigint> {
+      return changesOf();
+    },
+    ...(delta ? { delta } : {}),
     stateRoot: root,
     applyRoot,
     stats: {

@@ -27,14 +27,16 @@ export {
   type HybridOptions,
   type HybridResult,
   type PreparedBlock,
+  type StateDelta,
   type TxTask,
 } from './hybrid.js';
 export { executeReference, verifySignature, type ReferenceOutcome } from './reference.js';
 export { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
 export { CONTRACTS, ContractError, OutOfGas, contractId, type Contract, type ContractContext } from './contracts/index.js';
 export { balanceKey, contractKey, nonceKey } from './keys.js';
-export { StateRootCache, stateRoot } from './state-root.js';
-export { ChainStore, type BlockRecord, type CommitHook } from './store.js';
+export { StateRootCache, stateRoot, type PreparedRoot } from './state-root.js';
+export { ChainState, KeyPool } from './state.js';
+export { ChainStore, type BlockRecord, type CommitHook, type StateWrites } from './store.js';
 export { buildTables, tablesFromColumns, type BlockTables, type TxColumns, type TxSlots } from './block-stm/layout.js';
 export { executeSequential, type BlockOutcome } from './sequential.js';
 export { BlockStmPool, type BlockStmPoolOptions } from './block-stm/parallel.js';

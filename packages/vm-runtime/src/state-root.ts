@@ -1,8 +1,15 @@
+import { hash } from 'node:crypto';
 import { sha256Batch, type DeviceChoice } from '@supervm/gpu-executor';
+import { ChainState, KeyPool } from './state.js';
 
-const encoder = new TextEncoder();
-const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const sharedBytes = (length: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(Math.max(1, length)), 0, length);
+
+/**
+ * Batches of at most this many hashes run on this thread with node:crypto
+ * (under 1 us each): a round trip to a worker pool that is busy verifying the
+ * next block would cost more than the hashing.
+ */
+const MAIN_THREAD_HASHES = 4096;
 
 /** 0, 64, 128, ...: the offsets of node pairs packed end to end, shared by every level and grown on demand. */
 let pairOffsets = new Uint32Array(new SharedArrayBuffer(4));
@@ -16,54 +23,32 @@ function offsetsOfPairs(pairs: number): Uint32Array {
 }
 
 /**
- * Leaf messages key (UTF-8) || value (u64 LE), packed in shared memory for one
- * sha256Batch. Keys are ASCII in practice and copied char by char; a key that
- * is not is encoded with TextEncoder.
+ * SHA-256 of `count` messages packed in `data` (message i: offsets[i] ..
+ * offsets[i+1], offsets[0] = 0), 32 bytes each. Small batches run on this
+ * thread; large ones go through the scheduler at high priority, ahead of the
+ * next block's verification queued on the shared pool. (Hashing a share here
+ * as well measured no faster: the pool already keeps every core busy.)
  */
-function leafMessages(keys: readonly string[], values: readonly bigint[]): { data: Uint8Array; offsets: Uint32Array } {
-  const n = keys.length;
-  const offsets = new Uint32Array(new SharedArrayBuffer(4 * (n + 1)));
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const key = keys[i]!;
-    let bytes = key.length;
-    for (let c = 0; c < key.length; c++) {
-      if (key.charCodeAt(c) >= 0x80) {
-        bytes = encoder.encode(key).length;
-        break;
-      }
-    }
-    offsets[i + 1] = total += bytes + 8;
-  }
-  const data = sharedBytes(total);
-  const view = new DataView(data.buffer);
-  for (let i = 0; i < n; i++) {
-    const key = keys[i]!;
-    const at = offsets[i]!;
-    const keyBytes = offsets[i + 1]! - at - 8;
-    if (keyBytes === key.length) {
-      for (let c = 0; c < keyBytes; c++) data[at + c] = key.charCodeAt(c);
-    } else {
-      encoder.encodeInto(key, data.subarray(at, at + keyBytes));
-    }
-    view.setBigUint64(at + keyBytes, values[i]!, true);
-  }
-  return { data, offsets };
+async function hashAll(data: Uint8Array, offsets: Uint32Array, count: number, device: DeviceChoice): Promise<Uint8Array> {
+  if (count > MAIN_THREAD_HASHES) return (await sha256Batch({ data, offsets: offsets.subarray(0, count + 1) }, { device, priority: 'high' })).output;
+  const out = sharedBytes(count * 32);
+  for (let i = 0; i < count; i++) out.set(hash('sha256', data.subarray(offsets[i]!, offsets[i + 1]!), 'buffer'), i * 32);
+  return out;
 }
 
 /**
  * The levels above sorted leaf hashes: parents H(left || right), an odd node
- * carried up, each level one sha256Batch. levels[0] is the leaves, the last
- * level the root (no levels above an empty tree).
+ * carried up. levels[0] is the leaves, the last level the root (no levels
+ * above an empty tree).
  */
 async function buildLevels(leaves: Uint8Array, device: DeviceChoice): Promise<Uint8Array[]> {
   const levels = [leaves];
   for (let level = leaves; level.length > 32; ) {
     const nodes = level.length / 32;
     const pairs = nodes >> 1;
-    const parents = (await sha256Batch({ data: level.subarray(0, pairs * 64), offsets: offsetsOfPairs(pairs) }, { device })).output;
+    const parents = await hashAll(level.subarray(0, pairs * 64), offsetsOfPairs(pairs), pairs, device);
     const next = sharedBytes((pairs + (nodes & 1)) * 32);
-    next.set(parents);
+    next.set(parents.subarray(0, pairs * 32));
     if (nodes & 1) next.set(level.subarray((nodes - 1) * 32), pairs * 32);
     levels.push((level = next));
   }
@@ -82,7 +67,8 @@ async function updateLevels(old: readonly Uint8Array[], leaves: Uint8Array, dirt
     const below = levels[l - 1]!;
     const nodes = below.length / 32;
     const pairs = nodes >> 1;
-    const level = old[l]!.slice();
+    const level = sharedBytes(old[l]!.length);
+    level.set(old[l]!);
     // Parents of the dirty nodes, ascending and each once.
     const parents = new Int32Array(positions.length);
     let count = 0;
@@ -91,8 +77,7 @@ async function updateLevels(old: readonly Uint8Array[], leaves: Uint8Array, dirt
     if (hashed.length > 0) {
       const gathered = sharedBytes(hashed.length * 64);
       hashed.forEach((p, k) => gathered.set(below.subarray(p * 64, p * 64 + 64), k * 64));
-      const digests = (await sha256Batch({ data: gathered, offsets: offsetsOfPairs(hashed.length) }, { device })).output;
-      copyNodes(digests, level, hashed);
+      copyNodes(await hashAll(gathered, offsetsOfPairs(hashed.length), hashed.length, device), level, hashed);
     }
     // The odd node at the end is carried up unchanged.
     if (nodes & 1 && parents[count - 1] === pairs) level.set(below.subarray((nodes - 1) * 32), pairs * 32);
@@ -113,50 +98,136 @@ function copyNodes(from: Uint8Array, to: Uint8Array, at: Int32Array): void {
   }
 }
 
-async function rootOf(levels: readonly Uint8Array[], device: DeviceChoice): Promise<Uint8Array> {
+const rootOf = (levels: readonly Uint8Array[]): Uint8Array => {
   const top = levels[levels.length - 1]!;
-  if (top.length === 0) return (await sha256Batch([new Uint8Array(0)], { device })).output.slice();
-  return top.slice();
+  return top.length === 0 ? new Uint8Array(hash('sha256', new Uint8Array(0), 'buffer')) : top.slice();
+};
+
+/** Leaf messages key (UTF-8) || value (u64 LE) of keys `ids` from the pool, packed in shared memory. */
+function leafMessages(pool: KeyPool, ids: Int32Array, values: BigUint64Array): { data: Uint8Array; offsets: Uint32Array } {
+  const n = ids.length;
+  const offsets = new Uint32Array(new SharedArrayBuffer(4 * (n + 1)));
+  let total = 0;
+  for (let k = 0; k < n; k++) offsets[k + 1] = total += pool.end(ids[k]!) - pool.start(ids[k]!) + 8;
+  const data = sharedBytes(total);
+  const view = new DataView(data.buffer);
+  const bytes = pool.bytes;
+  for (let k = 0; k < n; k++) {
+    const id = ids[k]!;
+    const start = pool.start(id);
+    const end = pool.end(id);
+    data.set(bytes.subarray(start, end), offsets[k]!);
+    view.setBigUint64(offsets[k]! + end - start, values[k]!, true);
+  }
+  return { data, offsets };
 }
 
-/**
- * SHA-256 Merkle root over the state's entries sorted by key: leaves
- * H(key || value), parents H(left || right). Every level is one batch through
- * the scheduler.
- */
-export async function stateRoot(state: ReadonlyMap<string, bigint>, device: DeviceChoice = 'auto'): Promise<Uint8Array> {
-  return (await StateRootCache.build(state, device)).root;
+/** Sorts key ids in key order, comparing two 48-bit prefixes of each key as numbers first: most comparisons end there. */
+function sortKeyIds(pool: KeyPool, ids: Int32Array): void {
+  if (!pool.bytewise) {
+    ids.sort((a, b) => pool.compare(a, b));
+    return;
+  }
+  const bytes = pool.bytes;
+  const n = ids.length;
+  const hi = new Float64Array(n);
+  const lo = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const start = pool.start(ids[k]!);
+    const end = pool.end(ids[k]!);
+    let h = 0;
+    let l = 0;
+    for (let c = start; c < start + 6; c++) h = h * 256 + (c < end ? bytes[c]! : 0);
+    for (let c = start + 6; c < start + 12; c++) l = l * 256 + (c < end ? bytes[c]! : 0);
+    hi[k] = h;
+    lo[k] = l;
+  }
+  const order = new Int32Array(n);
+  for (let k = 0; k < n; k++) order[k] = k;
+  order.sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || pool.compare(ids[a]!, ids[b]!));
+  const copy = ids.slice();
+  for (let k = 0; k < n; k++) ids[k] = copy[order[k]!]!;
 }
 
 /** Re-hash only the changed leaves' ancestors while fewer than this share of the leaves changed. */
 const INCREMENTAL_SHARE = 0.25;
 
+/** Where the root cache gets key ids: a ChainState's, or its own for plain maps. */
+interface KeyIndex {
+  readonly pool: KeyPool;
+  keyId(key: string): number;
+}
+
+class OwnKeys implements KeyIndex {
+  readonly pool = new KeyPool();
+  readonly #ids = new Map<string, number>();
+  keyId(key: string): number {
+    let id = this.#ids.get(key);
+    if (id === undefined) this.#ids.set(key, (id = this.pool.addString(key)));
+    return id;
+  }
+}
+
+/** A root not yet made the cache's (see StateRootCache.prepare). */
+export interface PreparedRoot {
+  root: Uint8Array;
+  /** Makes this root and its tree the cached ones; call once the block is committed. */
+  apply: () => void;
+}
+
+/**
+ * SHA-256 Merkle root over the state's entries sorted by key: leaves
+ * H(key || value), parents H(left || right).
+ */
+export async function stateRoot(state: ReadonlyMap<string, bigint>, device: DeviceChoice = 'auto'): Promise<Uint8Array> {
+  return (await StateRootCache.build(state instanceof ChainState ? new Map(state) : state, device)).root;
+}
+
 /**
  * The same root, kept up to date block by block. It caches the sorted keys
- * (as stable ids, so adding keys never rebuilds the key index) and every level
- * of the tree: a block re-hashes only the leaves it changed, merges new keys
- * in, and re-hashes only the changed paths when no key was added and few
- * leaves changed (otherwise every level, each one batch).
+ * (as key ids, which are never renumbered) and every level of the tree: a
+ * block re-hashes only the leaves it changed, merges new keys in, and
+ * re-hashes only the changed paths when no key was added and few leaves
+ * changed (otherwise every level). Built over a ChainState, it shares the
+ * state's key ids, so a block's changes need no strings (`prepareIds`).
  */
 export class StateRootCache {
-  /** key -> id; ids are never reused or renumbered. */
-  #ids = new Map<string, number>();
-  /** position in key order -> id, and back. */
+  readonly #keys: KeyIndex;
+  /** Key ids in key order. */
   #sorted = new Int32Array(0);
+  /** Key id -> position in key order; -1 (or past the end) when not in the tree. */
   #positions = new Int32Array(0);
-  #names: string[] = [];
   #levels: Uint8Array[] = [new Uint8Array(0)];
   readonly #device: DeviceChoice;
 
-  private constructor(device: DeviceChoice) {
+  private constructor(keys: KeyIndex, device: DeviceChoice) {
+    this.#keys = keys;
     this.#device = device;
   }
 
   static async build(state: ReadonlyMap<string, bigint>, device: DeviceChoice): Promise<{ cache: StateRootCache; root: Uint8Array }> {
-    const cache = new StateRootCache(device);
-    const next = await cache.prepare(new Map(), state);
+    let cache: StateRootCache;
+    let next: PreparedRoot;
+    if (state instanceof ChainState) {
+      cache = new StateRootCache(state, device);
+      const ids: number[] = [];
+      for (let id = 0; id < state.pool.count; id++) if (state.present(id)) ids.push(id);
+      next = await cache.prepareIds(Int32Array.from(ids), BigUint64Array.from(ids, (id) => state.value(id)));
+    } else {
+      cache = new StateRootCache(new OwnKeys(), device);
+      next = await cache.prepare(new Map(), state);
+    }
     next.apply();
     return { cache, root: next.root };
+  }
+
+  /** Whether this cache names keys by `state`'s key ids (it was built over that state), so `prepareIds` applies. */
+  sharesKeysWith(state: ChainState): boolean {
+    return this.#keys === state;
+  }
+
+  #inTree(id: number): boolean {
+    return id < this.#positions.length && this.#positions[id]! >= 0;
   }
 
   /**
@@ -164,76 +235,76 @@ export class StateRootCache {
    * `apply` that makes it the cached one; nothing changes until `apply`, so a
    * failed commit leaves the cache as it was.
    */
-  async prepare(state: ReadonlyMap<string, bigint>, changes: ReadonlyMap<string, bigint>): Promise<{ root: Uint8Array; apply: () => void }> {
-    const ids = this.#ids;
-    const added: string[] = [];
-    const hashKeys: string[] = [];
-    const hashValues: bigint[] = [];
-    const existing: number[] = []; // ids of changed keys that were already there, in hashKeys order
+  async prepare(state: ReadonlyMap<string, bigint>, changes: ReadonlyMap<string, bigint>): Promise<PreparedRoot> {
+    const ids: number[] = [];
+    const values: bigint[] = [];
     for (const [key, value] of changes) {
-      const id = ids.get(key);
-      if (id === undefined) added.push(key);
-      else if (state.get(key) !== value) {
-        hashKeys.push(key);
-        hashValues.push(value);
-        existing.push(id);
+      const id = this.#keys.keyId(key);
+      if (!this.#inTree(id) || state.get(key) !== value) {
+        ids.push(id);
+        values.push(value);
       }
     }
-    added.sort(compareKeys);
-    for (const key of added) {
-      hashKeys.push(key);
-      hashValues.push(changes.get(key)!);
-    }
+    return this.prepareIds(Int32Array.from(ids), BigUint64Array.from(values));
+  }
 
+  /**
+   * `prepare` by key id: `ids` (distinct) are the keys whose value changed or
+   * that are new, `values` their values. `keyOrder` lists the indices into
+   * `ids` in key order (what LMDB writes fastest).
+   */
+  async prepareIds(ids: Int32Array, values: BigUint64Array): Promise<PreparedRoot & { keyOrder: Int32Array }> {
+    const pool = this.#keys.pool;
     const oldCount = this.#sorted.length;
-    const count = oldCount + added.length;
+    const oldPositions = this.#positions;
+    let added = 0;
+    for (const id of ids) if (!this.#inTree(id)) added++;
+    const newIds = new Int32Array(added);
+    for (let k = 0, j = 0; k < ids.length; k++) if (!this.#inTree(ids[k]!)) newIds[j++] = ids[k]!;
+    sortKeyIds(pool, newIds);
+
+    const count = oldCount + added;
     let sorted = this.#sorted;
-    let positions = this.#positions;
-    let leaves: Uint8Array;
-    // Positions (in the new order) of every leaf hashed below, in hashKeys order.
-    const at = new Int32Array(hashKeys.length);
-    if (added.length === 0) {
-      leaves = sharedBytes(count * 32);
+    let positions = oldPositions;
+    const leaves = sharedBytes(count * 32);
+    if (added === 0) {
       leaves.set(this.#levels[0]!);
-      existing.forEach((id, k) => (at[k] = positions[id]!));
     } else {
-      // Merge the new keys (ids oldCount..) into the order, carrying the old leaves over in runs.
+      // Merge the new keys into the order, carrying the old leaves over in runs.
+      const oldSorted = this.#sorted;
       const oldLeaves = this.#levels[0]!;
       sorted = new Int32Array(count);
-      leaves = sharedBytes(count * 32);
       let i = 0;
-      for (let j = 0, o = 0; j <= added.length; j++) {
+      for (let j = 0, o = 0; j <= added; j++) {
         let run = i;
-        if (j < added.length) while (run < oldCount && compareKeys(this.#names[this.#sorted[run]!]!, added[j]!) < 0) run++;
+        if (j < added) while (run < oldCount && pool.compare(oldSorted[run]!, newIds[j]!) < 0) run++;
         else run = oldCount;
-        sorted.set(this.#sorted.subarray(i, run), o);
+        sorted.set(oldSorted.subarray(i, run), o);
         leaves.set(oldLeaves.subarray(i * 32, run * 32), o * 32);
         o += run - i;
         i = run;
-        if (j < added.length) {
-          sorted[o] = oldCount + j;
-          at[existing.length + j] = o++;
-        }
+        if (j < added) sorted[o++] = newIds[j]!;
       }
-      positions = new Int32Array(count);
+      positions = new Int32Array(Math.max(pool.count, oldPositions.length)).fill(-1);
       for (let p = 0; p < count; p++) positions[sorted[p]!] = p;
-      existing.forEach((id, k) => (at[k] = positions[id]!));
     }
+    // Positions (in the new order) of the leaves hashed below, in `ids` order, and `ids` in key order.
+    const at = new Int32Array(ids.length);
+    const byPosition = new Int32Array(count).fill(-1);
+    for (let k = 0; k < ids.length; k++) byPosition[(at[k] = positions[ids[k]!]!)] = k;
+    const keyOrder = new Int32Array(ids.length);
+    for (let p = 0, o = 0; p < count; p++) if (byPosition[p]! >= 0) keyOrder[o++] = byPosition[p]!;
 
-    if (hashKeys.length > 0) {
-      const digests = (await sha256Batch(leafMessages(hashKeys, hashValues), { device: this.#device })).output;
-      copyNodes(digests, leaves, at);
+    if (ids.length > 0) {
+      const { data, offsets } = leafMessages(pool, ids, values);
+      copyNodes(await hashAll(data, offsets, ids.length, this.#device), leaves, at);
     }
-    const incremental = added.length === 0 && hashKeys.length < INCREMENTAL_SHARE * count;
-    const levels = incremental
-      ? await updateLevels(this.#levels, leaves, at.sort(), this.#device)
-      : await buildLevels(leaves, this.#device);
-    const root = await rootOf(levels, this.#device);
+    const incremental = added === 0 && ids.length < INCREMENTAL_SHARE * count;
+    const levels = incremental ? await updateLevels(this.#levels, leaves, at.sort(), this.#device) : await buildLevels(leaves, this.#device);
     return {
-      root,
+      root: rootOf(levels),
+      keyOrder,
       apply: () => {
-        added.forEach((key, j) => ids.set(key, oldCount + j));
-        for (const key of added) this.#names.push(key);
         this.#sorted = sorted;
         this.#positions = positions;
         this.#levels = levels;

@@ -1,4 +1,5 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { ChainState } from './state.js';
 
 export interface BlockRecord {
   height: number;
@@ -16,15 +17,31 @@ export interface BlockRecord {
  */
 export type CommitHook = (height: number, written: number, total: number) => void;
 
+/** State entries to write, already encoded: entry k's key as UTF-8 bytes and its value. Written in index order. */
+export interface StateWrites {
+  readonly size: number;
+  key(k: number): Uint8Array;
+  value(k: number): bigint;
+}
+
+/** A map's entries as StateWrites, in key order (LMDB inserts sorted keys fastest). */
+export function writesOfMap(changes: ReadonlyMap<string, bigint>): StateWrites {
+  const entries = [...changes].map(([k, v]) => [Buffer.from(k, 'utf8'), v] as const).sort((a, b) => Buffer.compare(a[0], b[0]));
+  return { size: entries.length, key: (k) => entries[k]![0], value: (k) => entries[k]![1] };
+}
+
+const isWrites = (c: ReadonlyMap<string, bigint> | StateWrites): c is StateWrites => typeof (c as Partial<StateWrites>).key === 'function';
+
 /**
  * The chain on disk (LMDB): state entries, one record per block, and the
  * height. A block's state changes, its record and the new height are written
  * in one LMDB transaction, so a crash leaves the previous block or the new one,
- * never a mix.
+ * never a mix. State keys are stored as their UTF-8 bytes (the bytes
+ * ordered-binary wrote for these keys before, so older folders read the same).
  */
 export class ChainStore {
   readonly #root: RootDatabase;
-  readonly #state: Database<Uint8Array, string>;
+  readonly #state: Database<Uint8Array, Uint8Array>;
   readonly #blocks: Database<BlockRecord, number>;
   readonly #meta: Database<number, string>;
 
@@ -33,7 +50,7 @@ export class ChainStore {
   constructor(path: string, hook?: CommitHook) {
     this.#hook = hook;
     this.#root = open({ path, compression: false });
-    this.#state = this.#root.openDB({ name: 'state', encoding: 'binary' });
+    this.#state = this.#root.openDB({ name: 'state', encoding: 'binary', keyEncoding: 'binary' });
     this.#blocks = this.#root.openDB({ name: 'blocks' });
     this.#meta = this.#root.openDB({ name: 'meta' });
   }
@@ -47,24 +64,24 @@ export class ChainStore {
     return this.#blocks.get(height);
   }
 
-  loadState(): Map<string, bigint> {
-    const state = new Map<string, bigint>();
+  loadState(): ChainState {
+    const state = new ChainState();
     for (const { key, value } of this.#state.getRange()) {
-      state.set(key, Buffer.from(value).readBigUInt64LE(0));
+      state.set(state.keyIdOfBytes(key), Buffer.from(value.buffer, value.byteOffset, value.byteLength).readBigUInt64LE(0));
     }
     return state;
   }
 
   /** Writes the changes, the block and the height atomically. */
-  commit(changes: ReadonlyMap<string, bigint>, block: BlockRecord): void {
+  commit(changes: ReadonlyMap<string, bigint> | StateWrites, block: BlockRecord): void {
+    const writes = isWrites(changes) ? changes : writesOfMap(changes);
     this.#root.transactionSync(() => {
-      // putSync copies the value into the transaction before it returns, so one buffer serves every entry.
+      // putSync copies key and value into the transaction before it returns, so one value buffer serves every entry.
       const value = Buffer.alloc(8);
-      let written = 0;
-      for (const [key, v] of changes) {
-        value.writeBigUInt64LE(v);
-        this.#state.putSync(key, value);
-        this.#hook?.(block.height, ++written, changes.size);
+      for (let k = 0; k < writes.size; k++) {
+        value.writeBigUInt64LE(writes.value(k));
+        this.#state.putSync(writes.key(k), value);
+        this.#hook?.(block.height, k + 1, writes.size);
       }
       this.#blocks.putSync(block.height, block);
       this.#meta.putSync('height', block.height);

@@ -1,22 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { closeRuntime } from '@supervm/gpu-executor';
 import { Chain } from '../src/chain.js';
+import { executeWithHybrid } from '../src/hybrid.js';
+import { balanceKey, nonceKey } from '../src/keys.js';
+import { ChainState } from '../src/state.js';
+import { StateRootCache, stateRoot } from '../src/state-root.js';
 import { encodeTransaction, signTransaction } from '../src/transaction.js';
 import { createAccounts, generateBlock } from '../src/workload.js';
+import { SIGNERS, signBlock, txSpecArb, type TxSpec } from './helpers/blocks.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'supervm-chain-'));
-  dirs.push(d);
-  return d;
-};
+const dirs = tempDirs('supervm-chain-');
+const tempDir = dirs.make;
 after(async () => {
   await closeRuntime();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 describe('Chain', () => {
@@ -116,5 +117,91 @@ describe('state root', () => {
       for (const [k, v] of changes) state.set(k, v);
       assert.deepEqual(next.root, await stateRoot(state, 'cpu'));
     }
+  });
+});
+
+describe('columnar state', () => {
+  // Account-shaped keys (canonical and not), contract keys and arbitrary strings, surrogates included.
+  const keyArb = fc.oneof(
+    fc.nat(5).map((i) => balanceKey(SIGNERS[i]!.publicKey)),
+    fc.nat(5).map((i) => nonceKey(SIGNERS[i]!.publicKey)),
+    fc.nat(5).map((i) => balanceKey(SIGNERS[i]!.publicKey).toUpperCase()),
+    fc.nat(5).map((i) => `b/${Buffer.from(SIGNERS[i]!.publicKey).toString('hex').slice(2)}`),
+    fc.string({ unit: 'grapheme', maxLength: 6 }).map((s) => `c/x/${s}`),
+    fc.string({ unit: 'binary', maxLength: 4 }),
+  );
+
+  test('a ChainState reads like the Map it was written as', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(keyArb, fc.bigInt(0n, (1n << 64n) - 1n)), { maxLength: 60 }), (entries) => {
+        const state = new ChainState();
+        const map = new Map<string, bigint>();
+        for (const [k, v] of entries) {
+          state.set(state.keyId(k), v);
+          map.set(k, v);
+        }
+        assert.equal(state.size, map.size);
+        assert.deepEqual([...state].sort(), [...map].sort());
+        for (const [k] of entries) {
+          assert.equal(state.get(k), map.get(k));
+          assert.equal(state.has(k), true);
+        }
+        assert.equal(state.get('b/never'), undefined);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a root cache over a ChainState equals the root from scratch, with pool-sized batches and added keys', async () => {
+    const state = new ChainState();
+    const write = (key: string, value: bigint): [number, bigint] => [state.keyId(key), value];
+    // 6,000 accounts: their leaves and lower levels are hashed in batches large enough for the worker pool.
+    const accounts = Array.from({ length: 3000 }, () => randomBytes(32));
+    for (const a of accounts) state.set(...write(balanceKey(a), 7n));
+    const { cache, root } = await StateRootCache.build(state, 'cpu');
+    assert.deepEqual(Buffer.from(root), Buffer.from(await stateRoot(new Map(state), 'cpu')));
+    const blocks: [number, bigint][][] = [
+      accounts.map((a, i) => write(nonceKey(a), BigInt(i))), // adds 3,000 keys
+      accounts.slice(0, 5000).map((a, i) => write(balanceKey(a), BigInt(i % 5))), // rewrites most leaves
+      accounts.slice(0, 40).map((a) => write(balanceKey(a), 99n)), // few changes: changed paths only
+      [write('c/counter/x', 1n), write(`c/x/\u{1f600}`, 2n), write('c/x/\uffff', 3n)], // JS order is not byte order here
+    ];
+    for (const block of blocks) {
+      const changed = block.filter(([id, v]) => !state.present(id) || state.value(id) !== v);
+      const next = await cache.prepareIds(Int32Array.from(changed, ([id]) => id), BigUint64Array.from(changed, ([, v]) => v));
+      next.apply();
+      for (const [id, v] of changed) state.set(id, v);
+      assert.deepEqual(Buffer.from(next.root), Buffer.from(await stateRoot(new Map(state), 'cpu')));
+      // keyOrder lists the changes in key order.
+      const keys = Array.from(next.keyOrder, (k) => state.pool.string(changed[k]![0]));
+      assert.deepEqual(keys, [...keys].sort());
+    }
+  });
+
+  test('a chain (columnar state) equals executeWithHybrid over a plain Map, block after block', async () => {
+    const ACCOUNTS = 6;
+    const genesis = SIGNERS.slice(0, ACCOUNTS).map((s, a) => ({ publicKey: s.publicKey, balance: BigInt(50 * a) }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(txSpecArb(ACCOUNTS, 2), { maxLength: 40 }), { minLength: 1, maxLength: 3 }), async (specs: TxSpec[][]) => {
+        const nonces = new Array<bigint>(ACCOUNTS).fill(0n);
+        const blocks = specs.map((s) => signBlock(s, nonces).encoded);
+        const chain = await Chain.open({ path: tempDir(), threads: 2, device: 'cpu', sequentialBelow: 0 });
+        try {
+          await chain.genesis(genesis);
+          const map = new Map(genesis.map((g) => [balanceKey(g.publicKey), g.balance]));
+          for (const block of blocks) {
+            const result = await chain.executeBlock(block);
+            const plain = await executeWithHybrid(block, { state: map, threads: 1, device: 'cpu' });
+            for (const [k, v] of plain.changes) map.set(k, v);
+            assert.deepEqual(result.receipts, plain.receipts);
+            assert.deepEqual(Buffer.from(result.stateRoot), Buffer.from(plain.stateRoot));
+            assert.deepEqual([...chain.state].sort(), [...map].sort());
+          }
+        } finally {
+          await chain.close();
+        }
+      }),
+      { numRuns: 10 },
+    );
   });
 });

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { closeRuntime } from '@supervm/gpu-executor';
@@ -10,16 +7,13 @@ import { Chain, type BlockResult } from '../src/chain.js';
 import { executeWithHybrid } from '../src/hybrid.js';
 import { StateRootCache, stateRoot } from '../src/state-root.js';
 import { SIGNERS, signBlock, txSpecArb, type TxSpec } from './helpers/blocks.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'supervm-pipeline-'));
-  dirs.push(d);
-  return d;
-};
+const dirs = tempDirs('supervm-pipeline-');
+const tempDir = dirs.make;
 after(async () => {
   await closeRuntime();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 const ACCOUNTS = 8;

@@ -96,7 +96,8 @@ function print(r: BlockResult, json: boolean, withBar: boolean): void {
   const where = s.execute.parallel ? `on ${s.execute.threads} threads` : 'sequentially (small block)';
   const line =
     `block ${r.height}: ${s.txs} txs (${rejected} rejected) | verify ${s.verify.device}${s.verify.fellBack ? ' (fell back)' : ''} ${s.verify.ms.toFixed(1)} ms` +
-    ` | execute ${s.execute.ms.toFixed(1)} ms ${where}${speedup} | ${Math.round(s.tps)} tx/s | root ${hex(r.stateRoot)}`;
+    ` | layout ${s.layoutMs.toFixed(1)} ms | execute ${s.execute.ms.toFixed(1)} ms ${where}${speedup} | root ${s.rootMs.toFixed(1)} ms | commit ${s.commitMs.toFixed(1)} ms` +
+    ` | ${Math.round(s.tps)} tx/s | root ${hex(r.stateRoot)}`;
   // Printed over the progress bar's line; the bar redraws below it on its next update.
   process.stdout.write(withBar ? `\r\x1b[K${line}\n` : `${line}\n`);
 }
