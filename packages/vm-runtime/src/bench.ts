@@ -6,7 +6,10 @@
  * commit), in transactions per second. Usable from a program or the CLI:
  *
  *   node packages/vm-runtime/dist/src/bench.js [--txs 5000] [--threads 1,2] [--conflicts 0,0.01,0.5]
- *        [--work-us 20] [--repeats 5] [--devices cpu,auto] [--blocks 4] [--json]
+ *        [--work-us 20] [--repeats 5] [--devices cpu,auto] [--blocks 4] [--optimistic] [--json]
+ *
+ * --devices '' skips the end-to-end part; --optimistic runs Block-STM with
+ * declared write cells starting empty, as in the paper (see BlockStmPoolOptions).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -18,7 +21,7 @@ import { closeRuntime, type DeviceChoice } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
 import { Chain } from './chain.js';
 import { layoutBlock } from './hybrid.js';
-import { executeSequential } from './sequential.js';
+import { executeSequential, type BlockOutcome } from './sequential.js';
 import { decodeTransaction } from './transaction.js';
 import { createAccounts, generateBlock, type Account } from './workload.js';
 
@@ -37,6 +40,8 @@ export interface BenchOptions {
   devices?: DeviceChoice[];
   /** End-to-end: blocks per device (the first is a warm-up, not reported); default 4. */
   blocks?: number;
+  /** Block-STM with the paper's empty cells instead of estimates for declared writes (BlockStmPoolOptions.optimistic). */
+  optimistic?: boolean;
   /** Progress callback, one call per finished row. */
   onRow?: (row: BenchRow) => void;
 }
@@ -64,8 +69,15 @@ export type BenchRow =
       sequentialMs: number;
       parallelMs: number;
       speedup: number;
-      /** Incarnations per transaction (1 = no re-execution). */
+      /** Incarnations per transaction (1 = no re-execution), including those suspended on a dependency. */
       executionsPerTx: number;
+      /** Validations, aborted incarnations and suspensions on a dependency, per transaction (means over the repetitions). */
+      validationsPerTx: number;
+      abortsPerTx: number;
+      suspensionsPerTx: number;
+      /** Block start until the last thread joined, and mean time a thread sat idle at the end, ms (means). */
+      startMs: number;
+      tailMs: number;
     }
   | {
       kind: 'end-to-end';
@@ -157,8 +169,9 @@ export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow
   const rounds = calibrateRounds(accounts, workUs);
 
   // (1) Execution only: sequential vs Block-STM on identical tables.
-  const pools = new Map(threads.map((t) => [t, new BlockStmPool(t, { sequentialBelow: 0, minParallelWorkNs: 0 })]));
+  const pools = new Map(threads.map((t) => [t, new BlockStmPool(t, { sequentialBelow: 0, minParallelWorkNs: 0, optimistic: options.optimistic === true })]));
   try {
+    await Promise.all([...pools.values()].map((p) => p.ready()));
     for (const conflict of conflicts) {
       for (const a of accounts) a.nonce = 0n;
       const decoded = generateBlock(accounts, { txs, conflict, work: rounds, seed: 11 }).map((e, i) => decodeTransaction(e, i));
@@ -169,6 +182,7 @@ export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow
       const seqTimes: number[] = [];
       const parTimes = new Map([...pools.keys()].map((count) => [count, [] as number[]]));
       const executions = new Map([...pools.keys()].map((count) => [count, [] as number[]]));
+      const stats = new Map([...pools.keys()].map((count) => [count, [] as NonNullable<BlockOutcome['stats']>[]]));
       for (let r = 0; r <= repeats; r++) {
         const t = fresh();
         const t0 = performance.now();
@@ -181,12 +195,15 @@ export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow
           if (r > 0) {
             parTimes.get(count)!.push(performance.now() - t1);
             executions.get(count)!.push(outcome.executions);
+            if (outcome.stats) stats.get(count)!.push(outcome.stats);
           }
         }
       }
       const sequentialMs = median(seqTimes);
       for (const count of pools.keys()) {
         const parallelMs = median(parTimes.get(count)!);
+        const runs = stats.get(count)!;
+        const mean = (pick: (s: NonNullable<BlockOutcome['stats']>) => number): number => runs.reduce((a, s) => a + pick(s), 0) / Math.max(1, runs.length);
         push({
           kind: 'execute',
           txs,
@@ -198,6 +215,11 @@ export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow
           parallelMs,
           speedup: sequentialMs / parallelMs,
           executionsPerTx: median(executions.get(count)!) / txs,
+          validationsPerTx: mean((s) => s.validations) / txs,
+          abortsPerTx: mean((s) => s.aborts) / txs,
+          suspensionsPerTx: mean((s) => s.suspensions) / txs,
+          startMs: mean((s) => s.startMs),
+          tailMs: mean((s) => s.tailMs),
         });
       }
     }
@@ -257,6 +279,7 @@ async function main(): Promise<void> {
       repeats: { type: 'string' },
       devices: { type: 'string' },
       blocks: { type: 'string' },
+      optimistic: { type: 'boolean' },
       json: { type: 'boolean' },
     },
   });
@@ -269,6 +292,7 @@ async function main(): Promise<void> {
     ...(values.repeats ? { repeats: n(values.repeats)! } : {}),
     ...(values.devices !== undefined ? { devices: values.devices.split(',').filter(Boolean) as DeviceChoice[] } : {}),
     ...(values.blocks ? { blocks: n(values.blocks)! } : {}),
+    ...(values.optimistic ? { optimistic: true } : {}),
     onRow: (row) => {
       if (values.json) return console.log(JSON.stringify(row));
       if (row.kind === 'machine') {
@@ -276,7 +300,9 @@ async function main(): Promise<void> {
       } else if (row.kind === 'execute') {
         console.log(
           `execute  threads ${row.threads}  conflict ${row.conflict}  ${row.usPerTx.toFixed(1)} us/tx  sequential ${row.sequentialMs.toFixed(1)} ms  ` +
-            `parallel ${row.parallelMs.toFixed(1)} ms  speedup ${row.speedup.toFixed(2)}x  executions/tx ${row.executionsPerTx.toFixed(2)}`,
+            `parallel ${row.parallelMs.toFixed(1)} ms  speedup ${row.speedup.toFixed(2)}x  executions/tx ${row.executionsPerTx.toFixed(2)}  ` +
+            `validations/tx ${row.validationsPerTx.toFixed(2)}  aborts/tx ${row.abortsPerTx.toFixed(3)}  suspensions/tx ${row.suspensionsPerTx.toFixed(3)}  ` +
+            `start ${row.startMs.toFixed(2)} ms  tail ${row.tailMs.toFixed(2)} ms`,
         );
       } else {
         console.log(

@@ -1,3 +1,4 @@
+import type { RunStats } from './block-stm/engine.js';
 import type { BlockTables } from './block-stm/layout.js';
 import { runTransaction } from './semantics.js';
 
@@ -8,6 +9,8 @@ export interface BlockOutcome {
   /** Executions run (parallel: including re-executions), and how many of them on worker threads. */
   executions: number;
   workerExecutions: number;
+  /** Block-STM's figures (absent when the block ran sequentially). */
+  stats?: RunStats;
 }
 
 /** The reference: one transaction after another, in block order. Plain and obviously correct. */

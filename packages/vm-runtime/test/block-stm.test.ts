@@ -64,21 +64,23 @@ function toBlock(accounts: number, hotKeys: number, txs: RandomTx[], balances: b
   return { slots, base };
 }
 
-// sequentialBelow 0: even the smallest random block goes through Block-STM.
+// sequentialBelow 0: even the smallest random block goes through Block-STM. The optimistic pools start cells
+// empty as in the paper, which sends far more incarnations through validation failure and re-execution.
 const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0 }));
-after(() => Promise.all(pools.map((p) => p.close())));
+const optimisticPools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0, optimistic: true }));
+after(() => Promise.all([...pools, ...optimisticPools].map((p) => p.close())));
 
 for (const [label, accounts, hotKeys] of [
   ['low contention', 64, 64],
   ['high contention', 3, 1],
 ] as const) {
   describe(`Block-STM equals sequential execution (${label})`, () => {
-    test('same receipts and final state for 1 to 4 threads', async () => {
+    test('same receipts and final state for 1 to 4 threads, declared writes as estimates or optimistic', async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.array(txArb(accounts, hotKeys) as fc.Arbitrary<RandomTx>, { maxLength: 120 }),
           fc.array(fc.bigInt(0n, 1000n), { minLength: accounts, maxLength: accounts }),
-          fc.constantFrom(...pools),
+          fc.constantFrom(...pools, ...optimisticPools),
           async (txs, balances, pool) => {
             const { slots, base } = toBlock(accounts, hotKeys, txs, balances);
             const expected = executeSequential(buildTables(slots, base));
@@ -87,7 +89,7 @@ for (const [label, accounts, hotKeys] of [
             assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
           },
         ),
-        { numRuns: 60 },
+        { numRuns: 80 },
       );
     });
 
@@ -123,39 +125,59 @@ describe('Block-STM under real concurrency', () => {
       fc.asyncProperty(
         fc.array(txArb(accounts, hotKeys) as fc.Arbitrary<RandomTx>, { minLength: 1500, maxLength: 2500 }),
         fc.array(fc.bigInt(100n, 1000n), { minLength: accounts, maxLength: accounts }),
-        async (txs, balances) => {
+        fc.constantFrom(pools[3]!, optimisticPools[3]!),
+        async (txs, balances, pool) => {
           const { slots, base } = toBlock(accounts, hotKeys, txs, balances);
           const expected = executeSequential(buildTables(slots, base));
-          const actual = await pools[3]!.execute(buildTables(slots, base));
+          const actual = await pool.execute(buildTables(slots, base));
           assert.deepEqual([...actual.receipts], [...expected.receipts]);
           assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
           workerExecutions += actual.workerExecutions;
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 12 },
     );
     assert.ok(workerExecutions > 0, 'no transaction ran on a worker thread');
   });
 
-  test('a transaction that read a value its slow predecessor then overwrote is re-executed', async () => {
-    // tx 0 burns 5 x 10^7 rounds (~0.1-0.2 s) and then writes the key; tx 1 increments the same key. Another
-    // thread runs tx 1 meanwhile against the old value, so its validation must fail.
+  // tx 0 burns 5 x 10^7 rounds (~0.1-0.2 s) and then writes the key; tx 1 increments the same key and runs on
+  // another thread meanwhile.
+  const slowWriterThenReader = (): TxSlots[] => {
     const work = contractId('work');
     const counter = contractId('counter');
-    const base = new BigUint64Array(5);
     const call = (sender: number, contract: number, args: Uint8Array, gasLimit: number): TxSlots => ({
       kind: KIND_CALL, preset: 0, senderNonce: 2 * sender + 1, senderBalance: 2 * sender, recipientBalance: 0, nonce: 0n, amount: 0n,
       contract, gasLimit, sender: new Uint8Array(32).fill(sender), args, keySlots: [4],
     });
-    const txs = [call(0, work, new Uint8Array(new Uint32Array([50_000_000, 0]).buffer), 60_000_000), call(1, counter, new Uint8Array(0), 100)];
+    return [call(0, work, new Uint8Array(new Uint32Array([50_000_000, 0]).buffer), 60_000_000), call(1, counter, new Uint8Array(0), 100)];
+  };
+
+  test('optimistic: a transaction that read a value its slow predecessor then overwrote is aborted and re-executed', async () => {
+    // tx 1 reads the old value (the cell is empty until tx 0 writes), so its validation must fail.
+    const txs = slowWriterThenReader();
+    const base = new BigUint64Array(5);
     let reexecuted = false;
     for (let attempt = 0; attempt < 5 && !reexecuted; attempt++) {
       const expected = executeSequential(buildTables(txs, base));
-      const actual = await pools[1]!.execute(buildTables(txs, base));
+      const actual = await optimisticPools[1]!.execute(buildTables(txs, base));
       assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
-      reexecuted = actual.executions > txs.length;
+      reexecuted = actual.stats!.aborts > 0 && actual.executions > txs.length;
     }
     assert.ok(reexecuted, 'tx 1 never ran concurrently with tx 0 in 5 attempts');
+  });
+
+  test('estimates: a transaction that reads a key its running predecessor declared waits for it instead of reading the old value', async () => {
+    const txs = slowWriterThenReader();
+    const base = new BigUint64Array(5);
+    let suspended = false;
+    for (let attempt = 0; attempt < 5 && !suspended; attempt++) {
+      const expected = executeSequential(buildTables(txs, base));
+      const actual = await pools[1]!.execute(buildTables(txs, base));
+      assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
+      assert.equal(actual.stats!.aborts, 0);
+      suspended = actual.stats!.suspensions > 0;
+    }
+    assert.ok(suspended, 'tx 1 never ran concurrently with tx 0 in 5 attempts');
   });
 });
 

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { contractId } from '../contracts/index.js';
 import { executeSequential, type BlockOutcome } from '../sequential.js';
-import { runWorker } from './engine.js';
-import { CELL_WRITTEN, CTL_DONE, KIND_CALL, KIND_TRANSFER, type BlockTables } from './layout.js';
+import { allocateRun, prepareTables, runStats, runWorker, type BlockRun } from './engine.js';
+import { CELL_WRITTEN, CTL_DONE, KIND_CALL, KIND_TRANSFER, buildTables, type BlockTables, type TxSlots } from './layout.js';
 
 /** Rough single-thread cost of a transfer, and of a call per unit of its gas limit (H100 machine: ~4.4 ns a `work` round). */
 const TRANSFER_NS = 1_000;
@@ -32,28 +33,119 @@ export interface BlockStmPoolOptions {
    * more than it saves. Default 5 ms; 0 always runs Block-STM.
    */
   minParallelWorkNs?: number;
+  /**
+   * Start every declared write cell empty, as the paper does, instead of as an
+   * ESTIMATE: reads then run past transactions that have not executed yet and
+   * validation sends them back. Slower under contention; for tests and
+   * comparisons. Default false.
+   */
+  optimistic?: boolean;
 }
 
-/** Worker threads that run Block-STM; one pool per chain, reused for every block. */
+/**
+ * Pool control words, one 64-byte line each: the generation of the latest
+ * block (CLOSE stops the workers), then per worker the generation it finished.
+ */
+const LINE = 16;
+const GEN = 0;
+const CLOSE = -1;
+const ackWord = (worker: number): number => (1 + worker) * LINE;
+
+/** What worker.js gets at start. */
+export interface WorkerInit {
+  control: Int32Array;
+  port: MessagePort;
+  index: number;
+}
+
+/** One block for one worker, posted on its port before the generation is raised. */
+export interface Job {
+  gen: number;
+  tables: BlockTables;
+  run: BlockRun;
+  thread: number;
+}
+
+/** Ack polls before the caller sleeps: workers leave within microseconds of the block's end. */
+const ACK_SPINS = 20_000;
+
+type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/**
+ * Worker threads that run Block-STM; one pool per chain, reused for every
+ * block. Workers start (and warm up) when the pool is created and then sleep
+ * in Atomics.wait between blocks: a block wakes them all with one notify, and
+ * they read its tables from their port synchronously, without their event
+ * loops.
+ */
 export class BlockStmPool {
   readonly threads: number;
   readonly sequentialBelow: number;
   readonly minParallelWorkNs: number;
-  readonly #piscina: Piscina<BlockTables, number> | undefined;
+  readonly optimistic: boolean;
+  readonly #control: Int32Array;
+  readonly #workers: Worker[] = [];
+  /** This side of each worker's channel: jobs out, a failed worker's error back. */
+  readonly #ports: MessagePort[] = [];
+  readonly #ready: Promise<void>;
+  /** Resolve when each worker has exited. */
+  readonly #exited: Promise<void>[] = [];
+  /** Reasons to keep the process alive for the workers (start-up, a block, closing); unreferenced at 0. */
+  #holds = 0;
+  #gen = 0;
+  /** Blocks run one at a time: each waits for the one before. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #failure: Error | undefined;
+  #closed = false;
 
   constructor(threads = availableParallelism(), options: BlockStmPoolOptions = {}) {
     if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be a positive integer, got ${threads}`);
-    const { sequentialBelow = 32, minParallelWorkNs = 5_000_000 } = options;
+    const { sequentialBelow = 32, minParallelWorkNs = 5_000_000, optimistic = false } = options;
     if (!Number.isInteger(sequentialBelow) || sequentialBelow < 0) throw new TypeError(`sequentialBelow must be an integer >= 0, got ${sequentialBelow}`);
     if (!(minParallelWorkNs >= 0)) throw new TypeError(`minParallelWorkNs must be a number >= 0, got ${minParallelWorkNs}`);
     this.threads = threads;
     this.sequentialBelow = sequentialBelow;
     this.minParallelWorkNs = minParallelWorkNs;
-    // The calling thread takes part too, so threads - 1 workers.
-    this.#piscina =
-      threads > 1
-        ? new Piscina({ filename: new URL('./worker.js', import.meta.url).href, minThreads: threads - 1, maxThreads: threads - 1, idleTimeout: 60_000 })
-        : undefined;
+    this.optimistic = optimistic;
+    this.#control = new Int32Array(new SharedArrayBuffer(threads * LINE * 4));
+    // The calling thread takes part too, so threads - 1 workers. Each warms up on its own before it reports ready.
+    const started: Promise<void>[] = [];
+    for (let index = 0; index < threads - 1; index++) {
+      const { port1, port2 } = new MessageChannel();
+      const init: WorkerInit = { control: this.#control, port: port2, index };
+      // Output forwarded by hand: the default pipe puts listeners on process.stdout per worker (warnings past 10 workers).
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [port2], stdout: true, stderr: true });
+      worker.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+      worker.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          worker.once('message', () => resolve());
+          worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`Block-STM worker exited during start-up (code ${code})`)));
+        }),
+      );
+      this.#exited.push(new Promise((resolve) => worker.once('exit', () => resolve())));
+      worker.on('error', (err) => (this.#failure ??= err));
+      worker.on('exit', (code) => {
+        if (!this.#closed) this.#failure ??= new Error(`Block-STM worker ${index} exited (code ${code})`);
+      });
+      this.#workers.push(worker);
+      this.#ports.push(port1);
+    }
+    this.#hold(); // workers start referenced
+    this.#ready = Promise.all(started).then(() => undefined);
+    this.#ready.then(
+      () => this.#release(),
+      () => this.#release(),
+    );
+    // The calling thread's share of the first block should not run cold either.
+    warmUp();
+  }
+
+  /** Resolves once every worker has started and warmed up (execute waits for it by itself). */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** Whether `execute` hands this block to Block-STM (else it runs sequentially on the calling thread). */
@@ -64,17 +156,79 @@ export class BlockStmPool {
   /** Executes the block's transactions in parallel; the result equals `executeSequential`. */
   async execute(t: BlockTables): Promise<BlockOutcome> {
     if (!this.runsInParallel(t)) return executeSequential(t);
-    const workers = this.#piscina ? Array.from({ length: this.threads - 1 }, () => this.#piscina!.run(t)) : [];
-    // Let the workers start before the calling thread blocks in the loop.
-    if (workers.length > 0) await new Promise((r) => setImmediate(r));
-    const own = runWorker(t);
-    const workerExecutions = (await Promise.all(workers)).reduce((a, b) => a + b, 0);
+    const turn = this.#queue.then(() => this.#run(t));
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #run(t: BlockTables): Promise<BlockOutcome> {
+    if (this.#closed) throw new Error('BlockStmPool is closed');
+    await this.#ready;
+    if (this.#failure) throw this.#failure;
+    const run = allocateRun(t.n, this.threads);
+    prepareTables(t, this.optimistic);
+    const startedAt = performance.timeOrigin + performance.now();
+    const gen = ++this.#gen;
+    this.#hold(); // an ack still to come must keep the process alive
+    this.#workers.forEach((w, index) => {
+      const job: Job = { gen, tables: t, run, thread: index + 1 };
+      this.#ports[index]!.postMessage(job);
+    });
+    Atomics.store(this.#control, GEN, gen);
+    Atomics.notify(this.#control, GEN);
+    let error: unknown;
+    try {
+      runWorker(t, run, 0);
+    } catch (err) {
+      error = err;
+    }
+    try {
+      await this.#acks(gen);
+    } finally {
+      this.#release();
+    }
+    for (const port of this.#ports) {
+      const failed = receiveMessageOnPort(port);
+      if (failed !== undefined) error ??= new Error(`Block-STM worker failed: ${String(failed.message)}`);
+    }
+    if (error !== undefined) throw error;
     if (Atomics.load(t.ctl, CTL_DONE) !== 1) throw new Error('Block-STM ended before the block was done');
-    return { receipts: t.receipts.slice(0, t.n), writes: committedWrites(t), executions: own + workerExecutions, workerExecutions };
+    const stats = runStats(run, startedAt);
+    return { receipts: t.receipts.slice(0, t.n), writes: committedWrites(t), executions: stats.executions, workerExecutions: stats.workerExecutions, stats };
+  }
+
+  #hold(): void {
+    if (this.#holds++ === 0) for (const w of this.#workers) w.ref();
+  }
+
+  #release(): void {
+    if (--this.#holds === 0) for (const w of this.#workers) w.unref();
+  }
+
+  /** Waits until every worker has finished generation `gen`. */
+  async #acks(gen: number): Promise<void> {
+    for (let w = 0; w < this.#workers.length; w++) {
+      const at = ackWord(w);
+      for (let spins = 0; Atomics.load(this.#control, at) < gen; spins++) {
+        if (this.#failure) throw this.#failure;
+        if (spins < ACK_SPINS) continue;
+        // The timeout re-checks #failure: a worker that died never acks.
+        const waiting = waitAsync(this.#control, at, Atomics.load(this.#control, at), 20);
+        if (waiting.async) await waiting.value;
+      }
+    }
   }
 
   async close(): Promise<void> {
-    await this.#piscina?.destroy();
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue;
+    // Held for good: the process stays up until the exits are seen. The workers leave their loop and end by themselves.
+    this.#hold();
+    Atomics.store(this.#control, GEN, CLOSE);
+    Atomics.notify(this.#control, GEN);
+    await Promise.all(this.#exited);
+    for (const port of this.#ports) port.close();
   }
 }
 
@@ -91,4 +245,52 @@ export function committedWrites(t: BlockTables): Map<number, bigint> {
     }
   }
   return writes;
+}
+
+let warmedUp = false;
+
+/**
+ * Runs a small synthetic block through the engine and the sequential
+ * executor on this thread, so that the first real block finds the hot paths
+ * (transaction semantics, multi-version reads, the contracts) compiled instead
+ * of interpreted. A few milliseconds per thread. `cloned` (workers): the
+ * tables and run objects go through a message port first, as a job's do, so
+ * the compiled code is specialised for the object shapes it will really get.
+ * Once per thread: later pools on the same thread find the code warm.
+ */
+export function warmUp(cloned = false): void {
+  if (warmedUp) return;
+  warmedUp = true;
+  const accounts = 16;
+  const keys = 4;
+  const work = contractId('work');
+  const counter = contractId('counter');
+  const base = new BigUint64Array(2 * accounts + keys).fill(1_000_000n);
+  const nonces = new Array<bigint>(accounts).fill(0n);
+  const txs: TxSlots[] = [];
+  for (let i = 0; i < 256; i++) {
+    const from = i % accounts;
+    const tx: TxSlots = {
+      kind: KIND_TRANSFER, preset: 0, senderNonce: 2 * from + 1, senderBalance: 2 * from, recipientBalance: 2 * ((i * 7) % accounts),
+      nonce: nonces[from]!++, amount: BigInt(i % 5), contract: -1, gasLimit: 0, sender: new Uint8Array(32).fill(from), args: new Uint8Array(0), keySlots: [],
+    };
+    if (i % 3 === 0) txs.push(tx);
+    else if (i % 3 === 1) txs.push({ ...tx, kind: KIND_CALL, contract: work, gasLimit: 1_000, args: new Uint8Array(new Uint32Array([200, i % keys]).buffer), keySlots: [2 * accounts + (i % keys)] });
+    else txs.push({ ...tx, kind: KIND_CALL, contract: counter, gasLimit: 100, args: Uint8Array.of(i % keys), keySlots: [2 * accounts + (i % keys)] });
+  }
+  const built = buildTables(txs, base);
+  const channel = cloned ? new MessageChannel() : undefined;
+  for (let round = 0; round < 12; round++) {
+    let t = built;
+    let run = allocateRun(t.n, 1);
+    if (channel) {
+      channel.port1.postMessage({ tables: t, run });
+      ({ tables: t, run } = receiveMessageOnPort(channel.port2)!.message as { tables: BlockTables; run: BlockRun });
+    }
+    prepareTables(t);
+    runWorker(t, run, 0);
+    committedWrites(t);
+    executeSequential(t);
+  }
+  channel?.port1.close();
 }
