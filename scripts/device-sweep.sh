@@ -22,7 +22,7 @@ step "supervm calibrate: fit the cost models auto routes by"
 timeout 120 $cli calibrate --quick > "$out/calibrate.txt" 2> "$out/calibrate.err"
 
 step "supervm bench: every kernel, device and peer"
-timeout ${SWEEP_BENCH_TIMEOUT:-300} $cli bench ${SWEEP_BENCH_ARGS:---repeat 3 --budget 15} --json "$out/bench.json" --markdown "$out/bench.md" --chart "$out/bench.svg" > "$out/bench.txt" 2> "$out/bench.err"
+timeout ${SWEEP_BENCH_TIMEOUT:-300} $cli bench ${SWEEP_BENCH_ARGS:---budget 15} --json "$out/bench.json" --markdown "$out/bench.md" --chart "$out/bench.svg" > "$out/bench.txt" 2> "$out/bench.err"
 
 step "vm-runtime: Block-STM by thread count and conflict rate, and supervm run end to end with CPU vs GPU verification"
 timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4,8,16 --conflicts 0.01,0.1 --work-us 17.5 --repeats 5 --devices '' --json > "$out/block-stm.jsonl" 2> "$out/block-stm.err"

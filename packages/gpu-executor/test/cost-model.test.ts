@@ -225,6 +225,32 @@ describe('the model store', () => {
     assert.ok(Math.abs(store.predict('k', 'cpu', 2 ** 12)! / (2 ** 12 * 1e-4) - 1) < 0.05);
   });
 
+  test('far past its samples, a device predicted within 4x of the best runs once, then its real time decides', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
+    // Samples up to 2^16: the CPU's curve says 2x the GPU's, the GPU's 10x its own at the end.
+    for (let e = 8; e <= 16; e += 2) {
+      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
+      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
+    }
+    const at = (e: number) => ({ kernel: 'k', items: 2 ** e, work: 2 ** e, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } });
+    const first = s.decide(at(22));
+    assert.equal(first.device, 'cpu');
+    assert.match(first.reason, /explore/);
+    // At 2^22 the CPU really takes a quarter of its curve: from now on it wins there.
+    s.observe({ kernel: 'k', device: 'cpu', items: 2 ** 22, work: 2 ** 22, durationMs: 2 ** 22 * 0.5e-5 });
+    s.observe({ kernel: 'k', device: 'gpu', items: 2 ** 22, work: 2 ** 22, durationMs: 2 ** 22 * 1e-5 });
+    assert.equal(s.decide(at(22)).device, 'cpu');
+    // Within the sampled range nothing is explored, and a device predicted more than 4x slower never is.
+    assert.match(s.decide(at(14)).reason, /earliest finish/);
+    const slow = new CostModelStrategy('k', { store: new ModelStore({ path: false }), refreshEvery: 0, minSplitItems: 2 ** 30 });
+    for (let e = 8; e <= 16; e += 2) {
+      slow.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-4 });
+      slow.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
+    }
+    assert.equal(slow.decide(at(22)).device, 'gpu');
+  });
+
   test('the cost model routes away from a device that turned out slow at one size', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });

@@ -5,6 +5,7 @@ import {
   Runtime,
   crossover,
   machineFingerprint,
+  shareColumns,
   type DeviceKind,
   type FittedModel,
   type Kernel,
@@ -130,7 +131,10 @@ export async function calibrate(options: CalibrateOptions, log: (line: string) =
       const sizes = options.quick ? plan.quick : plan.full;
       const inputs = new Map<number, { input: unknown; work: number }>(
         sizes.map((n) => {
-          const input = plan.kernel.validate(plan.make(n));
+          // In shared memory, as the bench's and a node's batches are: otherwise every CPU-pool sample
+          // includes copying the columns into fresh shared memory (page faults: ~1.3 GB/s on the H100
+          // machine), and the fitted CPU model came out 2-4x slower than the pool runs there.
+          const input = plan.kernel.validate(shareColumns(plan.make(n) as never));
           return [n, { input, work: plan.kernel.work?.(input, 0, n) ?? n }];
         }),
       );

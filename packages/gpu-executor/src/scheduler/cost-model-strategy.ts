@@ -24,6 +24,12 @@ export interface CostModelStrategyOptions {
   refreshEvery?: number;
   /** Default 2 (the loser predicted at most 2x the winner). */
   refreshWithin?: number;
+  /**
+   * With both models trusted, a batch at least `minExploreItems` long runs once
+   * on a device that has no sample within 4x of its work, if that device's
+   * prediction is within this factor of the best. Default 4.
+   */
+  exploreWithin?: number;
 }
 
 type Finish = { device: DeviceKind; ms: number };
@@ -54,6 +60,7 @@ export class CostModelStrategy implements RoutingStrategy {
   readonly #minSplitItems: number;
   readonly #refreshEvery: number;
   readonly #refreshWithin: number;
+  readonly #exploreWithin: number;
   #modelDecisions = 0;
   /**
    * Observed over predicted finish of split batches (moving average, starts at 1).
@@ -73,6 +80,7 @@ export class CostModelStrategy implements RoutingStrategy {
       minSplitItems = 2,
       refreshEvery = 32,
       refreshWithin = 2,
+      exploreWithin = 4,
     } = options;
     if (!Number.isInteger(minExploreItems) || minExploreItems < 0) throw new TypeError(`minExploreItems must be an integer >= 0, got ${minExploreItems}`);
     if (!(splitGain > 0 && splitGain <= 1)) throw new TypeError(`splitGain must be in (0, 1], got ${splitGain}`);
@@ -84,6 +92,8 @@ export class CostModelStrategy implements RoutingStrategy {
     this.#minSplitItems = minSplitItems;
     this.#refreshEvery = refreshEvery;
     this.#refreshWithin = refreshWithin;
+    if (!(exploreWithin >= 1)) throw new TypeError(`exploreWithin must be >= 1, got ${exploreWithin}`);
+    this.#exploreWithin = exploreWithin;
   }
 
   /** The trusted model of a device, if any. */
@@ -127,7 +137,20 @@ export class CostModelStrategy implements RoutingStrategy {
     const cpu = this.store.model(kernel, 'cpu');
     const gpu = this.store.model(kernel, 'gpu');
     if (cpu !== undefined && gpu !== undefined) {
-      return this.#byModels(ctx, this.store.localModel(kernel, 'cpu', ctx.work)!, this.store.localModel(kernel, 'gpu', ctx.work)!);
+      const local = { cpu: this.store.localModel(kernel, 'cpu', ctx.work)!, gpu: this.store.localModel(kernel, 'gpu', ctx.work)! };
+      // A curve extrapolated far past its samples can be far off (the H100's vector add 16M, fitted up to
+      // 2M: the pool predicted 10x its real time, so the GPU, 6x slower, kept the batch). A device with
+      // no sample within 4x of this work and a prediction within `exploreWithin` of the best runs it once.
+      if (ctx.items >= this.#minExploreItems && ctx.items > 0) {
+        const finish = { cpu: predict(local.cpu, ctx.work), gpu: predict(local.gpu, ctx.work) };
+        const best = Math.min(finish.cpu, finish.gpu);
+        for (const d of ['cpu', 'gpu'] as const) {
+          if (finish[d] > best && finish[d] <= this.#exploreWithin * best && !this.store.hasNear(kernel, d, ctx.work, 2)) {
+            return { device: d, reason: `explore: no ${d} sample within 4x of work ${ctx.work}, predicted ${ms(finish[d])} ms against ${ms(best)} ms` };
+          }
+        }
+      }
+      return this.#byModels(ctx, local.cpu, local.gpu);
     }
 
     // Exploration: measure an untrusted device at a size it has not run yet.

@@ -262,6 +262,15 @@ export class ModelStore {
     return entry ? [...entry.buckets.values()].flat() : [];
   }
 
+  /** Whether a device has a sample within `buckets` power-of-two buckets of `work` (2: within 4x). */
+  hasNear(kernel: string, device: DeviceKind, work: number, buckets: number): boolean {
+    const entry = this.#entry(kernel, device, false);
+    if (entry === undefined) return false;
+    const b = bucketOf(work);
+    for (let d = -buckets; d <= buckets; d++) if (entry.buckets.has(b + d)) return true;
+    return false;
+  }
+
   /** Whether the power-of-two bucket of `work` has a sample on this device. */
   hasBucket(kernel: string, device: DeviceKind, work: number): boolean {
     return this.#entry(kernel, device, false)?.buckets.has(bucketOf(work)) ?? false;
