@@ -392,6 +392,10 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     const stampsAt = alignUp(outBytes, 8);
     const readBytes = stamps ? stampsAt + TIMESTAMP_BYTES : outBytes;
     const readback = buffers.acquire(readBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    // Taken now, before any await: the pool's pending allocation checks are exactly this chunk's,
+    // not those of a chunk or batch that acquires while this one waits for its staging map.
+    const allocated = buffers.allocationError();
+    allocated.catch(() => undefined);
     let scopes: Promise<[GPUError | null, GPUError | null]> | undefined;
     let stagingReleased = false;
     try {
@@ -445,7 +449,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
       const tCompute = performance.now();
       device.queue.submit([encoder.finish()]);
       // Popped now, awaited with the readback: no extra round trip to the device.
-      scopes = Promise.all([device.popErrorScope(), buffers.allocationError()]);
+      scopes = Promise.all([device.popErrorScope(), allocated]);
       // Re-map the staging buffer once the copy out of it is done, then hand it back to the pool mapped.
       stagingReleased = true;
       staging?.mapAsync(GPUMapMode.WRITE).then(
@@ -480,7 +484,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
     } finally {
       if (scopes === undefined) {
         await device.popErrorScope().catch(() => null);
-        await buffers.allocationError().catch(() => null);
+        await allocated.catch(() => null);
       }
       if (!stagingReleased && staging !== undefined) {
         if (staging.mapState === 'mapped') staging.unmap();

@@ -134,15 +134,15 @@ export class CostModelStrategy implements RoutingStrategy {
   decide(ctx: RoutingContext): RoutingDecision {
     if (!ctx.gpuAvailable) return { device: 'cpu', reason: 'gpu unavailable' };
     const kernel = ctx.kernel;
-    const cpu = this.store.model(kernel, 'cpu');
-    const gpu = this.store.model(kernel, 'gpu');
+    // Trusted models corrected near this batch's work; undefined while a device's model is not trusted.
+    const cpu = this.store.localModel(kernel, 'cpu', ctx.work);
+    const gpu = this.store.localModel(kernel, 'gpu', ctx.work);
     if (cpu !== undefined && gpu !== undefined) {
-      const local = { cpu: this.store.localModel(kernel, 'cpu', ctx.work)!, gpu: this.store.localModel(kernel, 'gpu', ctx.work)! };
       // A curve extrapolated far past its samples can be far off (the H100's vector add 16M, fitted up to
       // 2M: the pool predicted 10x its real time, so the GPU, 6x slower, kept the batch). A device with
       // no sample within 4x of this work and a prediction within `exploreWithin` of the best runs it once.
       if (ctx.items >= this.#minExploreItems && ctx.items > 0) {
-        const finish = { cpu: predict(local.cpu, ctx.work), gpu: predict(local.gpu, ctx.work) };
+        const finish = { cpu: predict(cpu, ctx.work), gpu: predict(gpu, ctx.work) };
         const best = Math.min(finish.cpu, finish.gpu);
         for (const d of ['cpu', 'gpu'] as const) {
           if (finish[d] > best && finish[d] <= this.#exploreWithin * best && !this.store.hasNear(kernel, d, ctx.work, 2)) {
@@ -150,7 +150,7 @@ export class CostModelStrategy implements RoutingStrategy {
           }
         }
       }
-      return this.#byModels(ctx, local.cpu, local.gpu);
+      return this.#byModels(ctx, cpu, gpu);
     }
 
     // Exploration: measure an untrusted device at a size it has not run yet.
