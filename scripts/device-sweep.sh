@@ -14,9 +14,13 @@ step() { save; echo "== $* ($(date +%T))" >&2; }
 
 step info
 $cli info --json > "$out/info.json" 2> "$out/info.err"
+{ lscpu; nproc; free -g; } > "$out/lscpu.txt" 2>&1
 
 step "fixed costs of a GPU batch: tiny round trip, Ed25519 packing, 64K on the GPU and co-executed"
 timeout 180 node scripts/gpu-overheads.mjs 9 > "$out/overheads.json" 2> "$out/overheads.err"
+
+step "host copies into mapped staging with glibc's non-temporal threshold at 4 MiB"
+GLIBC_TUNABLES=glibc.cpu.x86_non_temporal_threshold=0x400000 timeout 60 node scripts/gpu-overheads.mjs 9 copy > "$out/overheads-nt.json" 2> "$out/overheads-nt.err"
 
 step "supervm calibrate: fit the cost models auto routes by"
 timeout 120 $cli calibrate --quick > "$out/calibrate.txt" 2> "$out/calibrate.err"
@@ -42,7 +46,9 @@ cp "$out"/{bench.json,bench.md,bench.svg,bench.txt,run.jsonl,block-stm.jsonl,gpu
 echo "---- summary"
 node -e 'const r = require(process.argv[1]); for (const p of r.phases) console.log(JSON.stringify(p)); for (const p of r.routing) console.log(JSON.stringify(p)); console.log(JSON.stringify(r.micro.transfers), r.micro.tinyRoundTripUs)' "$out/gpu-phases.json"
 tail -n 12 "$out/calibrate.txt"
-node -e 'const r = require(process.argv[1]); for (const k of ["tiny", "pack", "ed25519"]) for (const x of r[k]) console.log(JSON.stringify({ ...x, gpu: undefined }))' "$out/overheads.json"
+grep -E "^(Model name|Thread|Core|Socket|CPU\(s\)|NUMA node\(s\))" "$out/lscpu.txt"
+node -e 'const r = require(process.argv[1]); for (const k of ["tiny", "copy", "pack", "ed25519"]) for (const x of r[k]) console.log(JSON.stringify({ ...x, gpu: undefined }))' "$out/overheads.json"
+node -e 'const r = require(process.argv[1]); console.log(r.glibcTunables); for (const x of r.copy) console.log(JSON.stringify(x))' "$out/overheads-nt.json"
 cat "$out/bench.txt"
 cut -c1-400 "$out/block-stm.jsonl"
 cut -c1-600 "$out/run.jsonl"

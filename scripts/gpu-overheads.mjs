@@ -1,16 +1,19 @@
 // Where the fixed costs of a GPU batch go, on one machine, in one run:
 //   tiny: a 16-element vector add round trip with timestamp queries on and off,
 //         beside the raw Dawn primitives it is made of;
+//   copy: the main thread's copy into mapped staging memory (what bounds upload),
+//         whole or in slices, against a plain JS-to-JS copy of the same size;
 //   pack: Ed25519 host packing (SHA-512, mod L) in-thread and on the pool;
 //   ed25519: 64K verifications on the GPU with pool packing, input in shared
 //         memory or not, and co-executed with the CPU pool at fixed GPU shares.
-// Prints one JSON object. Usage: node scripts/gpu-overheads.mjs [runs]
+// Prints one JSON object. Usage: node scripts/gpu-overheads.mjs [runs] [sections, default tiny,copy,pack,ed25519]
 import { GpuDeviceManager, HybridScheduler, ParallelCpuExecutor, WebGpuExecutor, WorkerPool, shareColumns } from '@supervm/gpu-executor';
 import { ed25519Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
 import { kernel as packKernel, packRange, RECORD_BYTES } from '../packages/gpu-executor/dist/src/kernels/ed25519/pack.js';
 import { signedBatch } from './ed25519-batch.mjs';
 
 const runs = Number(process.argv[2] ?? 7);
+const sections = new Set((process.argv[3] ?? 'tiny,copy,pack,ed25519').split(','));
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const summary = (ms) => ({ medianMs: +quantile(ms, 0.5).toFixed(4), p10Ms: +quantile(ms, 0.1).toFixed(4), p90Ms: +quantile(ms, 0.9).toFixed(4), runs: ms.length });
 async function time(fn, n, warmup = 2) {
@@ -24,10 +27,10 @@ async function time(fn, n, warmup = 2) {
   }
   return { ...summary(ms), last };
 }
-const report = { tiny: [], pack: [], ed25519: [] };
+const report = { tiny: [], copy: [], pack: [], ed25519: [] };
 
 // --- tiny round trip
-for (const timestamps of [true, false]) {
+for (const timestamps of sections.has('tiny') ? [true, false] : []) {
   const devices = new GpuDeviceManager({ timestamps });
   const ctx = await devices.open();
   if (!ctx) throw new Error(`no GPU: ${devices.unavailableReason}`);
@@ -66,6 +69,58 @@ for (const timestamps of [true, false]) {
   await devices.close();
 }
 for (const r of report.tiny) delete r.last;
+
+// --- host copies into mapped staging memory: the bound on upload (#4), by size and way of copying.
+// glibc's memcpy switches to non-temporal stores only above x86_non_temporal_threshold (3/4 of
+// the L3 share, 181 MiB on the 2-core VM); GLIBC_TUNABLES can lower it, so the env is reported.
+report.glibcTunables = process.env.GLIBC_TUNABLES ?? null;
+if (sections.has('copy')) {
+  const devices = new GpuDeviceManager({ timestamps: false });
+  const { device } = await devices.open();
+  const MiB = 2 ** 20;
+  for (const mib of [4, 16, 64, 256]) {
+    const bytes = mib * MiB;
+    const host = new Uint8Array(bytes).fill(7);
+    const slow = Buffer.allocUnsafeSlow(bytes).fill(7);
+    const plainDst = new Uint8Array(bytes).fill(1);
+    const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    staging.unmap();
+    const gbps = (t) => +(bytes / (t.medianMs * 1e6)).toFixed(2);
+    const intoMapped = (src, slice) => async () => {
+      await staging.mapAsync(GPUMapMode.WRITE);
+      const t = performance.now();
+      const dst = new Uint8Array(staging.getMappedRange());
+      if (slice === 0) dst.set(src);
+      else for (let at = 0; at < bytes; at += slice) dst.set(src.subarray(at, Math.min(at + slice, bytes)), at);
+      const ms = performance.now() - t;
+      staging.unmap();
+      return ms;
+    };
+    // Times only the copy (the map is outside), as the executor's pooled staging comes back mapped.
+    const copyTime = async (fn) => {
+      const ms = [];
+      for (let i = 0; i < 11; i++) {
+        const x = await fn();
+        if (i > 1) ms.push(x);
+      }
+      return summary(ms);
+    };
+    const row = { mib };
+    row.jsToJsGBps = gbps(await copyTime(async () => { const t = performance.now(); plainDst.set(host); return performance.now() - t; }));
+    row.toMappedGBps = gbps(await copyTime(intoMapped(host, 0)));
+    row.toMapped1MiBSlicesGBps = gbps(await copyTime(intoMapped(host, MiB)));
+    row.toMapped8MiBSlicesGBps = gbps(await copyTime(intoMapped(host, 8 * MiB)));
+    row.bufferSourceToMappedGBps = gbps(await copyTime(intoMapped(slow, 0)));
+    report.copy.push(row);
+    staging.destroy();
+  }
+  await devices.close();
+}
+
+if (!sections.has('pack') && !sections.has('ed25519')) {
+  console.log(JSON.stringify(report, null, 1));
+  process.exit(0);
+}
 
 // --- packing
 const n = 65536;

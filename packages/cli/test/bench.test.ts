@@ -8,6 +8,7 @@ import { svgChart } from '../src/bench/chart.js';
 import { compareReports } from '../src/bench/compare.js';
 import { markdown } from '../src/bench/markdown.js';
 import { validateReport, type BenchReport } from '../src/bench/schema.js';
+import { interleavedRegret, regretRounds } from '../src/bench/regret.js';
 import { median, p95, planRuns, quantile } from '../src/bench/stats.js';
 import { parseSizes } from '../src/commands/bench.js';
 
@@ -60,6 +61,38 @@ describe('bench statistics', () => {
     assert.deepEqual(planRuns(10, 5, 10_000, 200), { skip: false, warmup: 1, repeats: 20, reduced: false });
     assert.deepEqual(planRuns(0.01, 5, 10_000, 200), { skip: false, warmup: 1, repeats: 50, reduced: false });
     assert.deepEqual(planRuns(10, 5, 100, 200), { skip: false, warmup: 1, repeats: 9, reduced: false });
+  });
+
+  test('interleaved regret runs every case once a round, in rotated order, on a fake clock', async () => {
+    let clock = 0;
+    const order: string[] = [];
+    // Each case advances the clock by its cost; auto alternates between the two devices' costs.
+    const costs = { pool: 3, gpu: 1 };
+    let autoRuns = 0;
+    const fns = new Map(Object.entries(costs).map(([name, ms]) => [name, async () => { order.push(name); clock += ms; }] as const));
+    const auto = async (): Promise<void> => {
+      order.push('auto');
+      clock += autoRuns++ % 3 === 0 ? costs.pool : costs.gpu;
+    };
+    let collected = 0;
+    const r = await interleavedRegret(fns, auto, 6, () => collected++, () => clock);
+    assert.equal(r.rounds, 6);
+    assert.equal(collected, 18);
+    assert.deepEqual(order.slice(0, 6), ['pool', 'gpu', 'auto', 'gpu', 'auto', 'pool']);
+    for (const name of ['pool', 'gpu', 'auto']) assert.equal(order.filter((n) => n === name).length, 6);
+    assert.deepEqual(r.medianMs, { pool: 3, gpu: 1, auto: 1 });
+    assert.equal(r.best, 'gpu');
+    assert.equal(r.regret, 1);
+    await assert.rejects(interleavedRegret(new Map(), auto, 3), RangeError);
+    await assert.rejects(interleavedRegret(fns, auto, 0), RangeError);
+  });
+
+  test('interleaved rounds fit the budget or are left out', () => {
+    assert.equal(regretRounds(10, 15_000), 25);
+    assert.equal(regretRounds(1000, 15_000), 15);
+    assert.equal(regretRounds(4000, 15_000), 0);
+    assert.equal(regretRounds(0, 15_000), 0);
+    assert.equal(regretRounds(Number.NaN, 15_000), 0);
   });
 
   test('sizes accept decimal and binary suffixes', () => {

@@ -267,6 +267,61 @@ describe('the model store', () => {
     assert.equal(s.decide({ ...ctx, items: 2 ** 14, work: 2 ** 14 }).device, 'gpu');
   });
 
+  test('a refresh that beats the winner is confirmed by the next batch, and two agreeing runs move the decision', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, refreshEvery: 4, minSplitItems: 2 ** 30 });
+    // Everywhere the GPU takes half the CPU's time...
+    for (let e = 8; e <= 16; e += 2) {
+      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
+      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
+    }
+    const w = 2 ** 14;
+    const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    // ...but three slow GPU batches at 16K (a busy moment) made that bucket's median say 2.5x the CPU.
+    for (let i = 0; i < 3; i++) s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 5e-5 });
+    const run = (): string => {
+      const d = s.decide(at);
+      assert.notEqual(d.device, 'split');
+      const device = d.device as DeviceKind;
+      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * (device === 'gpu' ? 1e-5 : 2e-5) });
+      return `${device}:${d.reason.split(':')[0]}`;
+    };
+    const routes = Array.from({ length: 8 }, run);
+    // The CPU wins on the models until the 4th decision refreshes the GPU; its run beats the CPU's
+    // prediction, the next batch confirms it, and from then on the GPU wins on its own bucket.
+    assert.deepEqual(routes, [
+      'cpu:earliest finish',
+      'cpu:earliest finish',
+      'cpu:earliest finish',
+      'gpu:refresh the gpu model',
+      'gpu:confirm',
+      'gpu:earliest finish',
+      'gpu:earliest finish',
+      'gpu:earliest finish',
+    ]);
+  });
+
+  test('a confirming run that is slow again ends the check', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
+    for (let e = 8; e <= 16; e += 2) {
+      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
+      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
+    }
+    const w = 2 ** 12;
+    const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    for (let i = 0; i < 2; i++) s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 2e-5 });
+    assert.equal(s.decide(at).device, 'cpu');
+    // One lucky GPU batch (say, a forced one) beats the CPU's prediction: one confirming batch...
+    s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 0.5e-5 });
+    const confirm = s.decide(at);
+    assert.equal(confirm.device, 'gpu');
+    assert.match(confirm.reason, /^confirm/);
+    // ...which runs at the usual GPU speed: back to the CPU, no further checks.
+    s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 2e-5 });
+    for (let i = 0; i < 3; i++) assert.match(s.decide(at).reason, /^earliest finish/);
+  });
+
   test('models persist and reload with the same fit', async () => {
     const path = join(dir, 'persist', 'models.json');
     const a = new ModelStore({ path });

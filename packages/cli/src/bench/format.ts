@@ -93,7 +93,7 @@ export function rowCells(r: BenchRow): string[] {
     fmtRate(r.throughput),
     r.bytesPerSecond === undefined ? '' : fmtBytes(r.bytesPerSecond),
     fmtX(r.speedup),
-    r.regret === undefined ? '' : fmtX(r.regret),
+    r.regret === undefined ? '' : `${fmtX(r.regret)}${r.interleaved ? ` (${fmtX(r.interleaved.regret)} in turns)` : ''}`,
     fmtGpuSplit(r.gpuTimings),
     r.verified === undefined ? '' : r.verified ? 'yes' : 'NO',
     r.note ?? '',

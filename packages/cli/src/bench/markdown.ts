@@ -74,7 +74,8 @@ export function markdown(report: BenchReport): string {
   }
   const autos = report.rows.filter((r) => r.case === 'auto' && r.regret !== undefined && r.regret !== null);
   if (autos.length > 0) {
-    out.push('', `Routing regret (auto over the best single device): ${autos.map((r) => `${r.kernel} ${fmtSize(r.size)} ${fmtX(r.regret)}`).join(', ')}.`);
+    const interleaved = (r: BenchRow): string => (r.interleaved ? ` (in turns: ${fmtX(r.interleaved.regret)} over ${r.interleaved.best}, ${r.interleaved.rounds} rounds)` : '');
+    out.push('', `Routing regret (auto over the best single device): ${autos.map((r) => `${r.kernel} ${fmtSize(r.size)} ${fmtX(r.regret)}${interleaved(r)}`).join(', ')}.`);
   }
   return out.join('\n') + '\n';
 }

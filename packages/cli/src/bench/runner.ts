@@ -3,7 +3,9 @@ import { CpuMapExecutor, HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuEx
 import { benchMachine, describeGpu } from './environment.js';
 import { PeerPool, type BenchKernel } from './kernels.js';
 import { BENCH_SCHEMA_VERSION, DEVICE_CASES, type BenchReport, type BenchRow } from './schema.js';
-import { collectGarbage, measure, planRuns, settle } from './stats.js';
+import { fmtMs } from './format.js';
+import { interleavedRegret, regretRounds } from './regret.js';
+import { collectGarbage, measure, median, planRuns, settle } from './stats.js';
 
 export type GpuMode = 'auto' | 'off' | 'required';
 
@@ -175,7 +177,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
       // Single thread: the baseline of every speedup and the reference output.
       latest.run = undefined;
-      const single = await timeCase('cpu-1t', executorCase(new CpuMapExecutor(bk.kernel)), { device: 'cpu' });
+      const singleExecutor = new CpuMapExecutor(bk.kernel);
+      const single = await timeCase('cpu-1t', executorCase(singleExecutor), { device: 'cpu' });
       const singleRun = latestRun();
       if (single && singleRun) {
         reference = singleRun.output;
@@ -208,12 +211,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
       const poolExecutor = new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool });
       const pool = await timeCase('cpu-pool', executorCase(poolExecutor), { device: 'cpu' });
-      await poolExecutor.close();
 
       // The GPU alone, also on a software adapter (marked, and within the budget).
       const software = adapter?.software === true;
       let gpuRow: BenchRow | undefined;
       let gpuRate: { rate: number; basis: 'measured' | 'probe' } | undefined;
+      let gpuExecutor: { execute(input: never): Promise<unknown>; close(): Promise<void> } | undefined;
       if (adapter === undefined || runtime.devices === undefined) {
         skipped('gpu', `skipped: no GPU (${info.gpu.available ? '' : info.gpu.reason})`);
         done++;
@@ -221,11 +224,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         skipped('gpu', `skipped: ${bk.name} has no GPU program yet`);
         done++;
       } else {
-        const gpuExecutor = new WebGpuExecutor(bk.kernel, { devices: runtime.devices, hostPool: runtime.pool });
+        const gpu = new WebGpuExecutor(bk.kernel as never, { devices: runtime.devices, hostPool: runtime.pool });
+        gpuExecutor = gpu;
         let probeRate: number | undefined;
         const fn: CaseFn = async (which) => {
           const t = performance.now();
-          const r = await executorCase(gpuExecutor)(which);
+          const r = await executorCase(gpu)(which);
           if (which === 'probe') probeRate = (small ? bk.probeSize : size) / ((performance.now() - t) / 1000);
           return r;
         };
@@ -233,18 +237,25 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         gpuRow = await timeCase('gpu', fn, { device: 'gpu', ...extra }, software ? 'over budget on software adapter' : 'over budget');
         if (gpuRow?.throughput) gpuRate = { rate: gpuRow.throughput, basis: 'measured' };
         else if (probeRate !== undefined) gpuRate = { rate: probeRate, basis: 'probe' };
-        await gpuExecutor.close();
       }
 
       // The scheduler's own choice, with the runtime's default strategy.
       const scheduler = await runtime.scheduler(bk.kernel);
       const autoEstimate = software || !gpuRow ? (pool?.medianMs ?? undefined) : Math.max(pool?.medianMs ?? 0, gpuRow.medianMs ?? 0);
       latest.run = undefined;
-      // Where every full-size run went (warm-up included): a learning strategy may explore, so one route can hide others.
-      const routes = new Map<string, number>();
+      // Where every full-size run went (warm-up included) and what it took: a learning strategy may explore, so one route can hide others.
+      const routes = new Map<string, number[]>();
+      const reasons = new Map<string, number>();
       const autoCase: CaseFn = async (which) => {
+        const t = performance.now();
         const r = await executorCase(scheduler)(which);
-        if (which === 'full' && r.stats) routes.set(r.stats.backend, (routes.get(r.stats.backend) ?? 0) + 1);
+        if (which === 'full' && r.stats) {
+          const list = routes.get(r.stats.backend) ?? [];
+          list.push(performance.now() - t);
+          routes.set(r.stats.backend, list);
+          const why = (r.stats.reason ?? 'unknown').split(':')[0]!;
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
+        }
         return r;
       };
       const auto = await timeCase('auto', autoCase, { device: 'cpu' }, 'over budget', autoEstimate);
@@ -252,11 +263,31 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (auto && routed) {
         auto.device = routed.split ? 'mixed' : routed.device;
         const why = software && routed.device === 'cpu' ? ' (auto leaves software adapters alone)' : '';
-        const mixedRoutes = routes.size > 1 ? ` (runs: ${[...routes].map(([backend, n]) => `${backend} ${n}`).join(', ')})` : '';
-        auto.note = [`routed to ${routed.backend} by ${routed.strategy ?? 'the strategy'}${why}${mixedRoutes}`, auto.note].filter(Boolean).join('; ');
-        const best = Math.min(...[single, pool, gpuRow].map((r) => r?.medianMs ?? Number.POSITIVE_INFINITY));
+        const runs = routes.size > 1 ? ` (runs: ${[...routes].map(([backend, ms]) => `${backend} ${ms.length} at ${fmtMs(median(ms))} ms`).join(', ')})` : '';
+        const because = [...reasons].map(([reason, n]) => `${reason} ${n}`).join(', ');
+        auto.note = [`routed to ${routed.backend} by ${routed.strategy ?? 'the strategy'}${why}${runs}`, `decisions: ${because}`, auto.note].filter(Boolean).join('; ');
+        const candidates = [single, pool, gpuRow].filter((r): r is BenchRow => r?.medianMs !== undefined && r.medianMs !== null);
+        const best = Math.min(...candidates.map((r) => r.medianMs!));
         auto.regret = Number.isFinite(best) ? auto.medianMs! / best : null;
+
+        // The same regret with the devices and auto run in turns (see interleavedRegret). A device
+        // more than 2x off the best is left out: it cannot be the best, and its rounds cost most.
+        const fns = new Map<string, () => Promise<unknown>>();
+        const near = candidates.filter((r) => r.medianMs! <= 2 * best);
+        for (const r of near) {
+          const executor = r.case === 'cpu-1t' ? singleExecutor : r.case === 'cpu-pool' ? poolExecutor : gpuExecutor;
+          if (executor !== undefined) fns.set(r.case, () => executor.execute(input as never));
+        }
+        const roundMs = near.reduce((sum, r) => sum + r.medianMs!, auto.medianMs!);
+        const rounds = regretRounds(roundMs, options.budgetMs);
+        if (fns.size > 0 && rounds > 0) {
+          progress('auto: interleaved regret');
+          await settle();
+          auto.interleaved = await interleavedRegret(fns, () => scheduler.execute(input as never), rounds, collectGarbage);
+        }
       }
+      await poolExecutor.close();
+      await gpuExecutor?.close();
 
       // Co-execution: a split so both devices finish together, from the throughputs just measured.
       const cpuRate = pool?.throughput ?? undefined;

@@ -38,6 +38,12 @@ export interface BenchRow {
   speedup: number | null;
   /** `auto` only: its median over the best single-device median (cpu-1t, cpu-pool, gpu) of the same run; 1 is a perfect choice. */
   regret?: number | null;
+  /**
+   * `auto` only: the devices within 2x of the best and `auto` run in turns,
+   * `rounds` times, so all see the same machine (see `interleavedRegret`);
+   * `regret` is auto's median over the best device's median of those rounds.
+   */
+  interleaved?: { rounds: number; medianMs: Record<string, number>; best: string; regret: number };
   /** `co-exec` only: the GPU's share of items, and throughput over (cpu-pool throughput + gpu throughput), 1 is perfect overlap. */
   coexec?: { gpuShare: number; efficiency: number | null; basis: 'measured' | 'probe' };
   /** GPU and co-exec rows: host/device split of the run at the median (`stats.gpu`). */
@@ -125,6 +131,10 @@ export function validateReport(value: unknown): string[] {
     }
     for (const k of ['bytesPerSecond', 'regret'] as const) if (row[k] !== undefined && row[k] !== null && !isNum(row[k])) problems.push(`${at}.${k} is not a number`);
     for (const k of ['backend', 'note'] as const) if (row[k] !== undefined && typeof row[k] !== 'string') problems.push(`${at}.${k} is not a string`);
+    const inTurns = row.interleaved as Record<string, unknown> | undefined;
+    if (inTurns !== undefined && (!Number.isInteger(inTurns.rounds) || typeof inTurns.best !== 'string' || !isNum(inTurns.regret) || typeof inTurns.medianMs !== 'object')) {
+      problems.push(`${at}.interleaved needs rounds, best, regret and medianMs`);
+    }
     for (const k of ['software', 'verified'] as const) if (row[k] !== undefined && typeof row[k] !== 'boolean') problems.push(`${at}.${k} is not a boolean`);
     const t = row.gpuTimings as Record<string, unknown> | undefined;
     if (t !== undefined && !['uploadMs', 'computeMs', 'downloadMs'].every((k) => isNum(t[k]))) problems.push(`${at}.gpuTimings lacks upload/compute/download ms`);

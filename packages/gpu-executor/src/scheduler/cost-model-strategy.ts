@@ -1,7 +1,7 @@
 import type { CostHint } from '../kernels/kernel.js';
 import type { DeviceKind } from '../types.js';
 import { predict, type FittedModel } from './cost-fit.js';
-import { ModelStore } from './model-store.js';
+import { ModelStore, bucketOf } from './model-store.js';
 import type { RoutingContext, RoutingDecision, RoutingSample, SplitSample, RoutingStrategy } from './strategy.js';
 
 export interface CostModelStrategyOptions {
@@ -22,7 +22,7 @@ export interface CostModelStrategyOptions {
    * model that is never chosen still gets fresh samples. 0 disables. Default 32.
    */
   refreshEvery?: number;
-  /** Default 2 (the loser predicted at most 2x the winner). */
+  /** Default 3 (the loser predicted at most 3x the winner). */
   refreshWithin?: number;
   /**
    * With both models trusted, a batch at least `minExploreItems` long runs once
@@ -63,6 +63,16 @@ export class CostModelStrategy implements RoutingStrategy {
   readonly #exploreWithin: number;
   #modelDecisions = 0;
   /**
+   * A device that lost on its model but then ran a batch faster than the
+   * winner's prediction (a refresh or an exploration): the next batch of that
+   * size runs it again. A bucket's correction is the median of its last three
+   * batches, so one good run cannot move it and, with refreshes 32 batches
+   * apart, a stale median used to keep the slower device for 60+ batches
+   * (the H100's SHA-256 10K went 31 times to the pool at 2.4x the GPU's time).
+   * Two runs that agree move it; one that does not ends the check.
+   */
+  #confirm: { device: DeviceKind; bucket: number } | undefined;
+  /**
    * Observed over predicted finish of split batches (moving average, starts at 1).
    * The models predict each device alone; run together they share host memory
    * bandwidth and cores (on the H100 machine vector add ran 2-4x slower split
@@ -79,7 +89,7 @@ export class CostModelStrategy implements RoutingStrategy {
       splitGain = 0.9,
       minSplitItems = 2,
       refreshEvery = 32,
-      refreshWithin = 2,
+      refreshWithin = 3,
       exploreWithin = 4,
     } = options;
     if (!Number.isInteger(minExploreItems) || minExploreItems < 0) throw new TypeError(`minExploreItems must be an integer >= 0, got ${minExploreItems}`);
@@ -108,6 +118,14 @@ export class CostModelStrategy implements RoutingStrategy {
 
   observe(sample: RoutingSample): void {
     this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
+    if (sample.kernel === this.kernel) this.#checkSurprise(sample);
+  }
+
+  /** With `sample` in its bucket: is its device still ranked second though this batch beat the first's prediction? */
+  #checkSurprise({ kernel, device, work, durationMs }: RoutingSample): void {
+    const mine = this.store.predict(kernel, device, work);
+    const theirs = this.store.predict(kernel, device === 'cpu' ? 'gpu' : 'cpu', work);
+    if (mine !== undefined && theirs !== undefined && mine > theirs && durationMs < theirs) this.#confirm = { device, bucket: bucketOf(work) };
   }
 
   observeSplit(sample: SplitSample): void {
@@ -138,6 +156,12 @@ export class CostModelStrategy implements RoutingStrategy {
     const cpu = this.store.localModel(kernel, 'cpu', ctx.work);
     const gpu = this.store.localModel(kernel, 'gpu', ctx.work);
     if (cpu !== undefined && gpu !== undefined) {
+      const confirm = this.#confirm;
+      if (confirm !== undefined && confirm.bucket === bucketOf(ctx.work)) {
+        // One batch per surprise: if it beats the prediction too, its sample asks for the next.
+        this.#confirm = undefined;
+        return { device: confirm.device, reason: `confirm: the last ${confirm.device} batch of this size beat the ${confirm.device === 'cpu' ? 'gpu' : 'cpu'} prediction` };
+      }
       // A curve extrapolated far past its samples can be far off (the H100's vector add 16M, fitted up to
       // 2M: the pool predicted 10x its real time, so the GPU, 6x slower, kept the batch). A device with
       // no sample within 4x of this work and a prediction within `exploreWithin` of the best runs it once.

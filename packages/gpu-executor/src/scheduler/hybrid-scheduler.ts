@@ -112,7 +112,7 @@ export class HybridScheduler<I, O> {
     } else {
       stats = await this.#run(this.#cpu, validated, output, 0, items, run);
     }
-    stats = { ...stats, tasks: items, durationMs: performance.now() - t0, strategy: this.strategy.name };
+    stats = { ...stats, tasks: items, durationMs: performance.now() - t0, strategy: this.strategy.name, reason: decision.reason };
     if (!stats.fellBack && stats.split === undefined) {
       this.strategy.observe?.({ kernel: kernel.name, device: stats.device, items, work, durationMs: stats.durationMs });
     }

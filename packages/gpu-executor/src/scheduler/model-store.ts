@@ -129,7 +129,8 @@ function scaled(model: FittedModel, k: number): FittedModel {
   return k === 1 ? model : { ...model, a: model.a * k, c: model.c * k };
 }
 
-function bucketOf(work: number): number {
+/** The power-of-two bucket of `work` that samples and local corrections are kept by. */
+export function bucketOf(work: number): number {
   return Math.floor(Math.log2(Math.max(work, 1)));
 }
 
