@@ -22,6 +22,9 @@ timeout 180 node scripts/gpu-overheads.mjs 9 > "$out/overheads.json" 2> "$out/ov
 step "host copies into mapped staging with glibc's non-temporal threshold at 4 MiB"
 GLIBC_TUNABLES=glibc.cpu.x86_non_temporal_threshold=0x400000 timeout 60 node scripts/gpu-overheads.mjs 9 copy > "$out/overheads-nt.json" 2> "$out/overheads-nt.err"
 
+step "what the scheduler adds to a batch over the executor it calls"
+timeout 90 node scripts/sched-overhead.mjs 60 > "$out/sched-overhead.json" 2> "$out/sched-overhead.err"
+
 step "supervm calibrate: fit the cost models auto routes by"
 timeout 120 $cli calibrate --quick > "$out/calibrate.txt" 2> "$out/calibrate.err"
 
@@ -49,6 +52,7 @@ tail -n 12 "$out/calibrate.txt"
 grep -E "^(Model name|Thread|Core|Socket|CPU\(s\)|NUMA node\(s\))" "$out/lscpu.txt"
 node -e 'const r = require(process.argv[1]); for (const k of ["tiny", "copy", "pack", "ed25519"]) for (const x of r[k]) console.log(JSON.stringify({ ...x, gpu: undefined }))' "$out/overheads.json"
 node -e 'const r = require(process.argv[1]); console.log(r.glibcTunables); for (const x of r.copy) console.log(JSON.stringify(x))' "$out/overheads-nt.json"
+node -e 'const r = require(process.argv[1]); for (const c of r.cases) console.log(c.kernel, c.items, "decide", c.decideUs, "us", JSON.stringify(c.variants.map((v) => [v.name, v.medianMs])))' "$out/sched-overhead.json"
 cat "$out/bench.txt"
 cut -c1-400 "$out/block-stm.jsonl"
 cut -c1-600 "$out/run.jsonl"

@@ -7,6 +7,7 @@ export { ParallelCpuExecutor, type ParallelCpuExecutorOptions } from './cpu/para
 export { WorkerPool, type RunOptions, type WorkerPoolOptions } from './cpu/worker-pool.js';
 export type { TaskPriority } from './cpu/priority-queue.js';
 export { createSharedOutput, shareColumns, toShared } from './cpu/shared-memory.js';
+export { measureParallelScaling } from './cpu/parallel-scaling.js';
 export { GpuDeviceManager, type GpuAdapterDescription, type GpuBackendChoice, type GpuContext } from './gpu/device.js';
 export { BufferPool, type BufferPoolStats } from './gpu/buffer-pool.js';
 export { PipelineCache } from './gpu/pipeline-cache.js';

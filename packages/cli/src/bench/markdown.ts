@@ -77,5 +77,11 @@ export function markdown(report: BenchReport): string {
     const interleaved = (r: BenchRow): string => (r.interleaved ? ` (in turns: ${fmtX(r.interleaved.regret)} over ${r.interleaved.best}, ${r.interleaved.rounds} rounds)` : '');
     out.push('', `Routing regret (auto over the best single device): ${autos.map((r) => `${r.kernel} ${fmtSize(r.size)} ${fmtX(r.regret)}${interleaved(r)}`).join(', ')}.`);
   }
+  const pools = report.rows.filter((r) => r.poolEfficiency !== undefined);
+  if (pools.length > 0) {
+    const scaling = report.parallelScaling;
+    const machine = scaling ? ` Plain arithmetic on ${scaling.threads} threads ran ${fmtX(scaling.start)} and ${fmtX(scaling.end)} one thread's rate at the start and end of the run.` : '';
+    out.push('', `Pool efficiency (cpu-pool over cpu-1t x threads): ${pools.map((r) => `${r.kernel} ${fmtSize(r.size)} ${(r.poolEfficiency!.value * 100).toFixed(0)}%`).join(', ')}.${machine}`);
+  }
   return out.join('\n') + '\n';
 }

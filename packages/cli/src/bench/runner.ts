@@ -1,5 +1,5 @@
 import { loadavg } from 'node:os';
-import { CpuMapExecutor, HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, type ExecStats, type RoutingStrategy, type TypedArray } from '@supervm/gpu-executor';
+import { CpuMapExecutor, HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, measureParallelScaling, type ExecStats, type RoutingStrategy, type TypedArray } from '@supervm/gpu-executor';
 import { benchMachine, describeGpu } from './environment.js';
 import { PeerPool, type BenchKernel } from './kernels.js';
 import { BENCH_SCHEMA_VERSION, DEVICE_CASES, type BenchReport, type BenchRow } from './schema.js';
@@ -66,6 +66,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const total = plan.reduce((sum, { bk }) => sum + DEVICE_CASES.length + bk.peers.length, 0);
     let done = 0;
     const rows: BenchRow[] = [];
+    const oneThreadRate = new Map<string, { rate: number; size: number }>();
+    // The ceiling of any speedup on this machine right now, beside pool efficiency (a VM's moves).
+    const scalingAtStart = runtime.pool.threads > 1 ? await measureParallelScaling(runtime.pool.threads) : undefined;
 
     for (const { bk, size } of plan) {
       const label = `${bk.name} ${size}`;
@@ -315,6 +318,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
       const baseline = single?.medianMs;
       for (const row of group) if (baseline && row.medianMs) row.speedup = baseline / row.medianMs;
+      // Pool efficiency (#5): the pool's rate over one thread's times the pool's threads. Per-item
+      // cost does not depend on the batch, so a size whose cpu-1t was over budget uses another's.
+      if (single?.throughput) oneThreadRate.set(bk.name, { rate: single.throughput, size });
+      const oneThread = oneThreadRate.get(bk.name);
+      if (pool?.throughput && oneThread) {
+        const value = pool.throughput / (oneThread.rate * runtime.pool.threads);
+        pool.poolEfficiency = { value, threads: runtime.pool.threads, oneThreadSize: oneThread.size };
+        const basis = oneThread.size === size ? '' : ` (cpu-1t of ${oneThread.size})`;
+        pool.note = [`${(value * 100).toFixed(0)}% of ${runtime.pool.threads} x cpu-1t${basis}`, pool.note].filter(Boolean).join('; ');
+      }
       const order = (r: BenchRow): number => {
         const i = (DEVICE_CASES as readonly string[]).indexOf(r.case);
         return i >= 0 ? i : DEVICE_CASES.length + bk.peers.findIndex((p) => p.name === r.case);
@@ -334,6 +347,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       minSampleMs: options.minSampleMs ?? 0,
       quick: options.quick,
       load: { start: loadAtStart, end: loadavg()[0]! },
+      ...(scalingAtStart === undefined ? {} : { parallelScaling: { threads: runtime.pool.threads, start: scalingAtStart, end: await measureParallelScaling(runtime.pool.threads) } }),
       rows,
     };
   } finally {

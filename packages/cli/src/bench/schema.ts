@@ -44,6 +44,11 @@ export interface BenchRow {
    * `regret` is auto's median over the best device's median of those rounds.
    */
   interleaved?: { rounds: number; medianMs: Record<string, number>; best: string; regret: number };
+  /**
+   * `cpu-pool` only: its throughput over (cpu-1t throughput x the pool's
+   * threads); cpu-1t of `oneThreadSize` (this size unless that was over budget).
+   */
+  poolEfficiency?: { value: number; threads: number; oneThreadSize: number };
   /** `co-exec` only: the GPU's share of items, and throughput over (cpu-pool throughput + gpu throughput), 1 is perfect overlap. */
   coexec?: { gpuShare: number; efficiency: number | null; basis: 'measured' | 'probe' };
   /** GPU and co-exec rows: host/device split of the run at the median (`stats.gpu`). */
@@ -89,6 +94,8 @@ export interface BenchReport {
   quick: boolean;
   /** 1-minute load average when the run started and ended (os.loadavg): other work on the machine shows up here. */
   load?: { start: number; end: number };
+  /** Throughput of `threads` threads of plain arithmetic over one thread's, at the start and end of the run (measureParallelScaling). */
+  parallelScaling?: { threads: number; start: number; end: number };
   rows: BenchRow[];
 }
 
