@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isExecutorError } from '../src/errors.js';
-import { kernel, toEd25519Columns, validate } from '../src/kernels/ed25519/index.js';
+import { hostPackedKernel, kernel, toEd25519Columns, validate } from '../src/kernels/ed25519/index.js';
 import { RECORD_BYTES } from '../src/kernels/ed25519/gpu.js';
 import { isCanonicalScalar, reduce512 } from '../src/kernels/ed25519/scalar.js';
 import { rfcCases, wycheproof } from './fixtures/ed25519-cases.js';
@@ -105,7 +105,7 @@ describe('ed25519 host side (GPU pack)', () => {
   test('pack writes A, R, S and k = SHA-512(R || A || M) mod L, and flags S >= L', () => {
     const cases = [...rfcCases, { name: 'S = L', msg: bytes(3), pk: new Uint8Array(randomBytes(32)), sig: new Uint8Array([...randomBytes(32), ...bigToLe(L)]) }];
     const cols = toEd25519Columns({ messages: cases.map((c) => c.msg), publicKeys: cases.map((c) => c.pk), signatures: cases.map((c) => c.sig) });
-    const gpu = kernel.gpu!;
+    const gpu = hostPackedKernel.gpu!;
     const [records] = gpu.pack(cols, 1, cases.length);
     assert.equal(records?.length, (cases.length - 1) * RECORD_BYTES);
     cases.slice(1).forEach((c, j) => {
@@ -120,9 +120,9 @@ describe('ed25519 host side (GPU pack)', () => {
 
   test('chunking stays within the binding limit', () => {
     const cols = toEd25519Columns({ messages: Array.from({ length: 100 }, () => bytes(1)), publicKeys: bytes(3200), signatures: bytes(6400) });
-    assert.equal(kernel.gpu!.chunkEnd(cols, 10, 100, RECORD_BYTES * 7 + 5), 17);
-    assert.equal(kernel.gpu!.chunkEnd(cols, 90, 100, 1 << 20), 100);
-    assert.equal(kernel.gpu!.chunkEnd(cols, 0, 100, 1), 1);
+    assert.equal(hostPackedKernel.gpu!.chunkEnd(cols, 10, 100, RECORD_BYTES * 7 + 5), 17);
+    assert.equal(hostPackedKernel.gpu!.chunkEnd(cols, 90, 100, 1 << 20), 100);
+    assert.equal(hostPackedKernel.gpu!.chunkEnd(cols, 0, 100, 1), 1);
   });
 
   test('work counts items plus long-message hashing', () => {

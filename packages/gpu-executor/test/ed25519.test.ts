@@ -93,6 +93,13 @@ describe('ed25519-verify on every backend', () => {
         assert.deepEqual(mismatches(cases, output, nodeVerdicts(cases)), []);
       });
 
+      test('short messages and ones past the GPU hash cap (4 KiB) mixed in one chunk equal node', async () => {
+        const lengths = [10, 5000, 0, 70_000, 300, 4097, 64, 4096, 1];
+        const cases = mixedBatch(lengths.length, (i) => lengths[i] ?? 0);
+        const { output } = await executor.execute(columnsOf(cases));
+        assert.deepEqual(mismatches(cases, output, nodeVerdicts(cases)), []);
+      });
+
       test('an empty batch gives an empty output', async () => {
         const { output, stats } = await executor.execute(columnsOf([]));
         assert.equal(output.length, 0);

@@ -6,9 +6,9 @@
  * complete on edwards25519 (d is not a square), so small-order and mixed-order
  * points need no special cases.
  *
- * Bindings (GpuKernel layout): 0 records (32 u32 per item: A, R, S, k, each 8
- * little-endian words; bit 31 of k's last word set = rejected on the host),
- * 1 verdicts (u32 per item), 2 params ([0] = items), 3 base table (baseTable()).
+ * Two entry shaders share `verify`: ED25519_HASH_WGSL (the default) takes raw
+ * columns and computes k itself (hash.wgsl.ts); ED25519_WGSL takes records
+ * packed on the host with k already in them. Their bindings are given below.
  *
  * Scalar schedule: 252 shared doublings; k in 64 signed radix-16 digits
  * against a per-item table of 0..8 * (-A), S in 32 signed radix-256 digits
@@ -17,6 +17,7 @@
  */
 import { BASE_TABLE_ENTRY_WORDS, LIMBS } from './constants.js';
 import { FIELD_WGSL } from './field.wgsl.js';
+import { HASH_WGSL } from './hash.wgsl.js';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -93,10 +94,6 @@ fn decompress(y: Fe, sign: u32) -> Decoded {
   return Decoded(true, x);
 }
 
-fn load_words(base: u32) -> array<u32, 8> {
-  return array<u32, 8>(${range(8).map((i) => `records[base + ${i}u]`).join(', ')});
-}
-
 // w + 0x88..88 (radix 16) or + 0x8080..80 (radix 256): each digit of the sum
 // minus the offset is the signed digit of w (w < 2^253, so the sum fits).
 fn add_digit_offset(w: array<u32, 8>, offset: u32) -> array<u32, 8> {
@@ -121,10 +118,9 @@ fn base_entry(digit: i32) -> Cached {
     ${loadNiels(2)});
 }
 
-fn verify(base: u32) -> u32 {
-  let kw = load_words(base + 24u);
-  if ((kw[7] >> 31u) != 0u) { return 0u; }
-  let aw = load_words(base);
+// aw, rw, sw, kw: A, R, S and k as 8 little-endian words each; S < L and k < L
+// are the caller's to ensure (k's top bits feed the radix-16 digits unchecked).
+fn verify(aw: array<u32, 8>, rw: array<u32, 8>, sw: array<u32, 8>, kw: array<u32, 8>) -> u32 {
   let dec = decompress(fe_from_words(aw), aw[7] >> 31u);
   if (!dec.ok) { return 0u; }
 
@@ -136,7 +132,7 @@ fn verify(base: u32) -> u32 {
   table[0] = Cached(FE_ONE, FE_ONE, FE_ONE, FE_ZERO);
   table[1] = p3_to_cached(acc);
   let kd = add_digit_offset(kw, 0x88888888u);
-  let sd = add_digit_offset(load_words(base + 16u), 0x80808080u);
+  let sd = add_digit_offset(sw, 0x80808080u);
 
   // One loop, one site per point operation (shader size: compilers inline every
   // call). Steps: table[2..8] = table[1] + previous; then for each radix-16
@@ -188,12 +184,20 @@ fn verify(base: u32) -> u32 {
   // Canonical encoding of acc (ref10 ge_tobytes) against R's 32 bytes.
   let zi = fe_invert(acc.z);
   let y = fe_canon(fe_mul(acc.y, zi));
-  let rw = load_words(base + 8u);
   let same = fe_is_odd(fe_mul(acc.x, zi)) == (rw[7] >> 31u) && fe_eq_canon(y, fe_from_words(rw));
   return select(0u, 1u, same);
 }
 `;
 
+const words = (buffer: string, base: string): string =>
+  `array<u32, 8>(${range(8).map((i) => `${buffer}[${base} + ${i}u]`).join(', ')})`;
+
+/**
+ * Host-packed variant: binding 0 holds one record per item (32 u32: A, R, S,
+ * k, each 8 little-endian words; bit 31 of k's last word set = rejected on the
+ * host, S >= L), 1 verdicts (u32 per item), 2 params ([0] = items), 3 base
+ * table (baseTable()).
+ */
 export const ED25519_WGSL = /* wgsl */ `${FIELD_WGSL}
 ${CURVE_WGSL}
 @group(0) @binding(0) var<storage, read> records: array<u32>;
@@ -207,6 +211,76 @@ override WG: u32;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params[0]) { return; }
-  verdicts[i] = verify(i * ${RECORD_WORDS}u);
+  let base = i * ${RECORD_WORDS}u;
+  let kw = ${words('records', 'base + 24u')};
+  var v = 0u;
+  if ((kw[7] >> 31u) == 0u) {
+    v = verify(${words('records', 'base')}, ${words('records', 'base + 8u')}, ${words('records', 'base + 16u')}, kw);
+  }
+  verdicts[i] = v;
+}
+`;
+
+/** Bit 31 of a rebased end offset: the item's data is k itself (32 bytes), hashed on the host. */
+export const HOST_K_FLAG = 0x8000_0000;
+
+/**
+ * Per-chunk input bindings of the GPU-hash variant, shared with the tests'
+ * k-only shader: 0 public keys (8 u32 per item), 1 signatures (16 u32: R, S),
+ * 2 offsets (n + 1 u32: message i is msgData bytes [offsets[i], offsets[i+1])
+ * with bit 31 masked off; bit 31 of offsets[i+1] = HOST_K_FLAG), 3 message bytes.
+ */
+export const RAW_INPUT_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> keys: array<u32>;
+@group(0) @binding(1) var<storage, read> sigs: array<u32>;
+@group(0) @binding(2) var<storage, read> offsets: array<u32>;
+@group(0) @binding(3) var<storage, read> msgData: array<u32>;
+
+// k of item i: SHA-512(R || A || M) mod L, or the host's k for a flagged item.
+fn challenge(i: u32, aw: array<u32, 8>, rw: array<u32, 8>) -> array<u32, 8> {
+  let start = offsets[i] & 0x7fffffffu;
+  let stop = offsets[i + 1u];
+  if ((stop >> 31u) != 0u) {
+    var k: array<u32, 8>;
+    for (var j = 0u; j < 8u; j++) { k[j] = msg_bytes(start + 4u * j); }
+    return k;
+  }
+  var ra: array<u32, 16>;
+  for (var j = 0u; j < 8u; j++) {
+    ra[j] = rw[j];
+    ra[j + 8u] = aw[j];
+  }
+  return reduce_digest(sha512(&ra, 64u, start, stop - start));
+}
+`;
+
+/**
+ * GPU-hash variant (the default): raw columns in (RAW_INPUT_WGSL, bindings
+ * 0-3), 4 verdicts, 5 params ([0] = items), 6 base table, 7 hash table
+ * (hashTable()). S < L is checked here and k computed here.
+ */
+export const ED25519_HASH_WGSL = /* wgsl */ `${FIELD_WGSL}
+${CURVE_WGSL}
+${HASH_WGSL}
+${RAW_INPUT_WGSL}
+@group(0) @binding(4) var<storage, read_write> verdicts: array<u32>;
+@group(0) @binding(5) var<storage, read> params: array<u32>;
+@group(0) @binding(6) var<storage, read> baseTable: array<vec4<u32>>;
+@group(0) @binding(7) var<storage, read> hashTable: array<u32>;
+
+override WG: u32;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params[0]) { return; }
+  let sw = ${words('sigs', 'i * 16u + 8u')};
+  var v = 0u;
+  if (scalar_below_l(sw)) {
+    let aw = ${words('keys', 'i * 8u')};
+    let rw = ${words('sigs', 'i * 16u')};
+    v = verify(aw, rw, sw, challenge(i, aw, rw));
+  }
+  verdicts[i] = v;
 }
 `;

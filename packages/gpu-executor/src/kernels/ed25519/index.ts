@@ -1,7 +1,7 @@
 import type { Kernel } from '../kernel.js';
 import { verifyRange } from './cpu.js';
-import { gpuKernel, RECORD_BYTES } from './gpu.js';
-import { validate, type Ed25519Columns } from './normalize.js';
+import { gpuKernel, hostPackedGpuKernel, RECORD_BYTES } from './gpu.js';
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, validate, type Ed25519Columns } from './normalize.js';
 
 export { toEd25519Columns, validate, type Ed25519Columns, type Ed25519BatchInput } from './normalize.js';
 
@@ -20,8 +20,8 @@ export const kernel: Kernel<Ed25519Columns, Uint8Array> = {
   cost: {
     // Measured: ~95 us per 64-byte message, a different key each item (JWK import ~6 us of it).
     cpuNsPerItem: 95_000,
-    // Record up, one u32 verdict down.
-    gpuBytesPerItem: RECORD_BYTES + 4,
+    // Key, signature and offset up (plus the message), one u32 verdict down.
+    gpuBytesPerItem: PUBLIC_KEY_BYTES + SIGNATURE_BYTES + 4 + 4,
     gpuThreshold: 256,
   },
   validate,
@@ -31,4 +31,16 @@ export const kernel: Kernel<Ed25519Columns, Uint8Array> = {
   /** In short-message verifications: one per item plus the hashing of long messages. */
   work: (input, start, end) => end - start + ((input.offsets[end] ?? 0) - (input.offsets[start] ?? 0)) / BYTES_PER_VERIFY,
   gpu: gpuKernel,
+};
+
+/**
+ * The same verification with the previous GPU plan: k computed on the host
+ * (worker pool when the executor has one) and 128-byte records uploaded. For
+ * before/after measurements; `kernel` is the one to use.
+ */
+export const hostPackedKernel: Kernel<Ed25519Columns, Uint8Array> = {
+  ...kernel,
+  name: 'ed25519-verify-hostpack',
+  cost: { ...kernel.cost, gpuBytesPerItem: RECORD_BYTES + 4 },
+  gpu: hostPackedGpuKernel,
 };

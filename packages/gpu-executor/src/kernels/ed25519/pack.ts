@@ -54,6 +54,21 @@ export function packRange(input: Ed25519Columns, out: Uint8Array, base: number, 
   }
 }
 
+/**
+ * k of item i into out[at..at+32), for a message the GPU does not hash
+ * (gpu.ts). S >= L gives zeros: the shader rejects such an item by S alone.
+ */
+export function challengeScalar(input: Ed25519Columns, i: number, out: Uint8Array, at: number): void {
+  const { data, offsets, publicKeys, signatures } = input;
+  const sig = signatures.subarray(i * SIGNATURE_BYTES, (i + 1) * SIGNATURE_BYTES);
+  if (!isCanonicalScalar(sig, 32)) {
+    out.fill(0, at, at + 32);
+    return;
+  }
+  const a = publicKeys.subarray(i * PUBLIC_KEY_BYTES, (i + 1) * PUBLIC_KEY_BYTES);
+  reduce512(challengeHash(sig.subarray(0, 32), a, data.subarray(offsets[i], offsets[i + 1])), out, at);
+}
+
 /** Packing as a kernel: one RECORD_BYTES record per item, so worker threads can fill a shared array. */
 export const kernel: Kernel<Ed25519Columns, Uint8Array> = {
   name: 'ed25519-pack',
