@@ -16,6 +16,10 @@ step info
 $cli info --json > "$out/info.json" 2> "$out/info.err"
 { lscpu; nproc; free -g; } > "$out/lscpu.txt" 2>&1
 
+step "Ed25519 suites on the real GPU (every verdict against node:crypto), and both GPU plans on one 64K batch"
+SUPERVM_REQUIRE_GPU=1 timeout 120 node --test --test-concurrency=1 packages/gpu-executor/dist/test/ed25519*.test.js > "$out/ed25519-tests.txt" 2>&1
+timeout 90 node scripts/ed25519-gpu-hash.mjs 65536 9 > "$out/ed25519-gpu-hash.jsonl" 2> "$out/ed25519-gpu-hash.err"
+
 step "fixed costs of a GPU batch: tiny round trip, Ed25519 packing, 64K on the GPU and co-executed"
 timeout 180 node scripts/gpu-overheads.mjs 9 > "$out/overheads.json" 2> "$out/overheads.err"
 
@@ -47,6 +51,8 @@ timeout ${SWEEP_PHASES_TIMEOUT:-200} node scripts/gpu-phases.mjs 5 > "$out/gpu-p
 save
 cp "$out"/{bench.json,bench.md,bench.svg,bench.txt,run.jsonl,block-stm.jsonl,gpu-phases.json} "$final"/ 2>/dev/null
 echo "---- summary"
+grep -E "^# (tests|pass|fail|skipped)" "$out/ed25519-tests.txt"
+cut -c1-600 "$out/ed25519-gpu-hash.jsonl"
 node -e 'const r = require(process.argv[1]); for (const p of r.phases) console.log(JSON.stringify(p)); for (const p of r.routing) console.log(JSON.stringify(p)); console.log(JSON.stringify(r.micro.transfers), r.micro.tinyRoundTripUs)' "$out/gpu-phases.json"
 tail -n 12 "$out/calibrate.txt"
 grep -E "^(Model name|Thread|Core|Socket|CPU\(s\)|NUMA node\(s\))" "$out/lscpu.txt"
