@@ -322,6 +322,29 @@ describe('the model store', () => {
     for (let i = 0; i < 3; i++) assert.match(s.decide(at).reason, /^earliest finish/);
   });
 
+  test('a size its curve misfits is corrected by its bucket, not refitted after every batch', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
+    for (let rep = 0; rep < 5; rep++) {
+      for (let e = 8; e <= 20; e += 2) {
+        s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 0.05 + 2 ** e * 2e-5 });
+        s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: (0.5 + 2 ** e * 1e-5) * (e === 14 ? 0.1 : 1) });
+      }
+    }
+    const w = 2 ** 14;
+    const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    const before = store.refits;
+    // The GPU runs 16K at a tenth of its curve every time: the bucket's median says so, no batch is a surprise.
+    for (let i = 0; i < 50; i++) {
+      const d = s.decide(at);
+      const device = d.device as DeviceKind;
+      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: device === 'gpu' ? (0.5 + w * 1e-5) * 0.1 : 0.05 + w * 2e-5 });
+    }
+    assert.ok(store.refits - before <= 2, `${store.refits - before} refits in 50 batches`);
+    // And the decision is the bucket's: 16K on the GPU takes 0.07 ms (its curve says 0.66), on the CPU 0.38 ms.
+    assert.equal(s.decide(at).device, 'gpu');
+  });
+
   test('models persist and reload with the same fit', async () => {
     const path = join(dir, 'persist', 'models.json');
     const a = new ModelStore({ path });
