@@ -169,7 +169,7 @@ export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow
   const rounds = calibrateRounds(accounts, workUs);
 
   // (1) Execution only: sequential vs Block-STM on identical tables.
-  const pools = new Map(threads.map((t) => [t, new BlockStmPool(t, { sequentialBelow: 0, minParallelWorkNs: 0, optimistic: options.optimistic === true })]));
+  const pools = new Map(threads.map((t) => [t, new BlockStmPool(t, { sequentialBelow: 0, minParallelWorkNs: 0, workPerThreadNs: 0, optimistic: options.optimistic === true })]));
   try {
     await Promise.all([...pools.values()].map((p) => p.ready()));
     for (const conflict of conflicts) {

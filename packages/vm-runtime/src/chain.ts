@@ -5,7 +5,7 @@ import { balanceKey, nonceKey } from './keys.js';
 import { type ReceiptStatus } from './receipts.js';
 import { ChainState } from './state.js';
 import { StateRootCache } from './state-root.js';
-import { ChainStore, type BlockRecord, type CommitHook, type StateWrites } from './store.js';
+import { ChainStore, type BlockRecord, type CommitHook, type PackedWrites } from './store.js';
 import { PUBLIC_KEY_BYTES } from './transaction.js';
 
 export { transactionToTask, type BlockStats, type PreparedBlock, type TxTask } from './hybrid.js';
@@ -19,6 +19,21 @@ export interface ChainOptions {
   sequentialBelow?: number;
   /** Where signatures are verified and hashes computed; default auto (the scheduler decides). */
   device?: DeviceChoice;
+  /**
+   * Block-STM threads per block from its estimated work (BlockStmPool's
+   * `workPerThreadNs`): one more thread per this many ns of sequential work,
+   * up to `threads`, so cheap blocks leave the other cores (and this
+   * thread's event loop) to the next block's verification. Default 50 ms;
+   * 0 always uses every thread.
+   */
+  workPerThreadNs?: number;
+  /**
+   * Let block k's LMDB commit (on the store's commit thread) overlap block
+   * k+1's execution; a block's result still resolves only once it is
+   * committed. Default true; false waits for each commit before the next
+   * block executes (the order and atomicity are the same either way).
+   */
+  overlapCommit?: boolean;
   /** Fault injection for crash tests: called inside the LMDB write transaction after each state entry it writes. */
   commitHook?: CommitHook;
 }
@@ -49,6 +64,11 @@ export class Chain {
   #height: number;
   #root: Uint8Array;
   #closed = false;
+  readonly #overlapCommit: boolean;
+  /** Records of blocks executed but not yet committed (block() serves them meanwhile). */
+  readonly #pending = new Map<number, BlockRecord>();
+  /** A failed commit: the state in memory is ahead of the store, so the chain takes no more blocks. */
+  #failure: Error | undefined;
   /** When the last block committed (performance.now()): a pipelined block's throughput counts from there. */
   #lastCommitAt = -Infinity;
   /** Blocks (and genesis) run one at a time, in call order: each starts from the state the previous one committed. */
@@ -56,7 +76,8 @@ export class Chain {
   /** The verification of the last block submitted as encodings (see executeBlock). */
   #verifying: Promise<unknown> = Promise.resolve();
 
-  private constructor(store: ChainStore, pool: BlockStmPool, device: DeviceChoice, state: ChainState, roots: StateRootCache, height: number, root: Uint8Array) {
+  private constructor(store: ChainStore, pool: BlockStmPool, device: DeviceChoice, state: ChainState, roots: StateRootCache, height: number, root: Uint8Array, overlapCommit: boolean) {
+    this.#overlapCommit = overlapCommit;
     this.#store = store;
     this.#roots = roots;
     this.#pool = pool;
@@ -68,7 +89,7 @@ export class Chain {
 
   /** Opens (or creates) the chain at `path` and resumes from its last block, checking the state root. */
   static async open(options: ChainOptions = {}): Promise<Chain> {
-    const { path = './data', threads, device = 'auto', sequentialBelow } = options;
+    const { path = './data', threads, device = 'auto', sequentialBelow, workPerThreadNs, overlapCommit = true } = options;
     const store = new ChainStore(path, options.commitHook);
     const state = store.loadState();
     const height = store.height();
@@ -78,7 +99,15 @@ export class Chain {
       await store.close();
       throw new Error(`state at ${path} does not match block ${height}'s root: the store is corrupt`);
     }
-    return new Chain(store, new BlockStmPool(threads, sequentialBelow === undefined ? {} : { sequentialBelow }), device, state, cache, height, root);
+    const pool = new BlockStmPool(threads, { ...(sequentialBelow === undefined ? {} : { sequentialBelow }), ...(workPerThreadNs === undefined ? {} : { workPerThreadNs }) });
+    try {
+      // Workers started and warmed up, so the first block does not pay for it.
+      await pool.ready();
+    } catch (err) {
+      await Promise.allSettled([pool.close(), store.close()]);
+      throw err;
+    }
+    return new Chain(store, pool, device, state, cache, height, root, overlapCommit);
   }
 
   get height(): number {
@@ -109,17 +138,19 @@ export class Chain {
     return a < 0 ? (this.#state.get(nonceKey(account)) ?? 0n) : this.#state.accountValue(a, true);
   }
 
+  /** Block `height`'s record; blocks executed but still committing are served from memory. */
   block(height: number): BlockRecord | undefined {
-    return this.#store.block(height);
+    return this.#pending.get(height) ?? this.#store.block(height);
   }
 
   /** Block 0: initial balances. Only on an empty chain. */
   async genesis(accounts: readonly { publicKey: Uint8Array; balance: bigint }[]): Promise<BlockResult> {
-    return this.#serial(() => this.#genesis(accounts));
+    this.#assertOpen();
+    return this.#committed(this.#serial(() => this.#genesis(accounts)));
   }
 
-  async #genesis(accounts: readonly { publicKey: Uint8Array; balance: bigint }[]): Promise<BlockResult> {
-    this.#assertOpen();
+  async #genesis(accounts: readonly { publicKey: Uint8Array; balance: bigint }[]): Promise<Committing> {
+    this.#assertHealthy();
     if (this.#height >= 0) throw new Error('genesis needs an empty chain');
     let supply = 0n;
     const changes = new Map<string, bigint>();
@@ -172,17 +203,28 @@ export class Chain {
   }
 
   async executeWithHybrid(block: readonly Uint8Array[] | PreparedBlock, options: ExecuteBlockOptions = {}): Promise<BlockResult> {
+    // Checked on submission: close() lets every block submitted before it finish and commit.
+    this.#assertOpen();
     let prepared: Promise<PreparedBlock>;
     if (isPrepared(block)) {
       prepared = Promise.resolve(block);
     } else {
       // One verification at a time: the pool verifies block k+1 while block k executes, and blocks
       // submitted together do not all verify at once (each would delay the one before).
-      const verify = (): Promise<PreparedBlock> => this.verifyBlock(block);
+      const verify = (): Promise<PreparedBlock> => prepareBlock(block, this.#device);
       prepared = this.#verifying.then(verify, verify);
       this.#verifying = prepared.catch(() => undefined);
     }
-    return this.#serial(async () => this.#execute(await prepared, options));
+    return this.#committed(this.#serial(async () => this.#execute(await prepared, options)));
+  }
+
+  /**
+   * A block's result once it is committed. The serial queue moves on as soon
+   * as the block is executed and applied in memory, so the next block runs
+   * while this one commits (unless overlapCommit is false).
+   */
+  async #committed(executed: Promise<Committing>): Promise<BlockResult> {
+    return (await executed).done;
   }
 
   #serial<T>(job: () => Promise<T>): Promise<T> {
@@ -191,8 +233,8 @@ export class Chain {
     return run;
   }
 
-  async #execute(prepared: PreparedBlock, options: ExecuteBlockOptions): Promise<BlockResult> {
-    this.#assertOpen();
+  async #execute(prepared: PreparedBlock, options: ExecuteBlockOptions): Promise<Committing> {
+    this.#assertHealthy();
     if (this.#height < 0) throw new Error('the chain has no genesis block');
     const result = await executePrepared(prepared, {
       state: this.#state,
@@ -206,8 +248,13 @@ export class Chain {
     return this.#persist(result.delta, result.stateRoot, result.applyRoot, result.txIds, result.receipts, prepared.startedAt, result.stats);
   }
 
-  /** Stage 3's commit: the changes, the block record and the height in one LMDB transaction. */
-  #persist(
+  /**
+   * Stage 3's commit: the block becomes the chain's state in memory at once
+   * (the next block executes on it), and its changes, record and height go
+   * to the store's commit thread as one LMDB transaction, after the blocks
+   * before it. `done` resolves when that transaction has committed.
+   */
+  async #persist(
     delta: StateDelta,
     root: Uint8Array,
     applyRoot: () => void,
@@ -215,39 +262,57 @@ export class Chain {
     receipts: ReceiptStatus[],
     t0: number,
     partial: Omit<BlockStats, 'commitMs' | 'totalMs' | 'intervalMs' | 'tps'>,
-  ): BlockResult {
+  ): Promise<Committing> {
     const height = this.#height + 1;
-    const tCommit = performance.now();
-    this.#store.commit(this.#writes(delta), { height, stateRoot: root, txIds, receipts: receiptCodes(receipts) });
-    const commitMs = performance.now() - tCommit;
+    const record: BlockRecord = { height, stateRoot: root, txIds, receipts: receiptCodes(receipts) };
+    const committing = this.#store.commitAsync(this.#packed(delta), record);
     applyRoot();
     for (let k = 0; k < delta.ids.length; k++) this.#state.set(delta.ids[k]!, delta.values[k]!);
     this.#height = height;
     this.#root = root;
-    const now = performance.now();
-    const totalMs = now - t0;
-    // Pipelined, a block was verified while the one before executed: its share of the time runs from that commit.
-    const intervalMs = now - Math.max(t0, this.#lastCommitAt);
-    this.#lastCommitAt = now;
-    const txs = receipts.length;
-    const stats: BlockStats = { ...partial, commitMs, totalMs, intervalMs, tps: txs === 0 ? 0 : txs / (intervalMs / 1000) };
-    return { height, stateRoot: root, txIds, receipts, stats };
+    this.#pending.set(height, record);
+    const done = committing.then(
+      ({ ms: commitMs }) => {
+        this.#pending.delete(height);
+        const now = performance.now();
+        const totalMs = now - t0;
+        // Pipelined, a block was verified and executed while the one before committed: its share of the time runs from that commit.
+        const intervalMs = now - Math.max(t0, this.#lastCommitAt);
+        this.#lastCommitAt = now;
+        const txs = receipts.length;
+        const stats: BlockStats = { ...partial, commitMs, totalMs, intervalMs, tps: txs === 0 ? 0 : txs / (intervalMs / 1000) };
+        return { height, stateRoot: root, txIds, receipts, stats };
+      },
+      (err: unknown) => {
+        this.#pending.delete(height);
+        this.#failure ??= err instanceof Error ? err : new Error(String(err));
+        throw err;
+      },
+    );
+    if (!this.#overlapCommit) await done.catch(() => undefined);
+    return { done };
   }
 
-  /** The delta as LMDB writes: keys straight from the state's key pool (in key order already). */
-  #writes(delta: StateDelta): StateWrites {
+  /** The delta as packed LMDB writes: keys in place in the state's key pool (shared memory, in key order already). */
+  #packed(delta: StateDelta): PackedWrites {
     const pool = this.#state.pool;
-    return {
-      size: delta.ids.length,
-      key: (k) => pool.bytes.subarray(pool.start(delta.ids[k]!), pool.end(delta.ids[k]!)),
-      value: (k) => delta.values[k]!,
-    };
+    const n = delta.ids.length;
+    const starts = new Uint32Array(n);
+    const ends = new Uint32Array(n);
+    for (let k = 0; k < n; k++) {
+      starts[k] = pool.start(delta.ids[k]!);
+      ends[k] = pool.end(delta.ids[k]!);
+    }
+    return { bytes: pool.bytes, starts, ends, values: delta.values };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#queue; // let a block in flight finish its commit
+    // Blocks submitted before close() still run: each is queued by now (verification first, then execution).
+    await this.#verifying;
+    await this.#queue;
+    await this.#store.flush(); // and every executed block commits
     // Piscina's destroy waits for its workers' exit events, which keep nothing alive: with no other work
     // pending, the process would stop with close() unresolved (node:test: "event loop has already resolved").
     const keepAlive = setInterval(() => {}, 60_000);
@@ -261,7 +326,17 @@ export class Chain {
 
   #assertOpen(): void {
     if (this.#closed) throw new ExecutorError('CLOSED', 'the chain is closed');
+    this.#assertHealthy();
   }
+
+  #assertHealthy(): void {
+    if (this.#failure) throw new Error(`a commit failed; reopen the chain (it resumes from the last committed block): ${this.#failure.message}`);
+  }
+}
+
+/** An executed block on its way to the store; wrapped so that awaiting the execution does not await the commit. */
+interface Committing {
+  done: Promise<BlockResult>;
 }
 
 const isPrepared = (block: readonly Uint8Array[] | PreparedBlock): block is PreparedBlock => !Array.isArray(block);

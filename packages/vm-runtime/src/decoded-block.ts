@@ -163,6 +163,32 @@ const hexOf = (data: Uint8Array, at: number): string => Buffer.from(data.buffer,
  * signature verdicts, so it runs while they are computed.
  */
 export function layoutDecoded(d: DecodedBlock): BlockLayout {
+  const steps = layoutSteps(d, Infinity);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Transactions laid out between two yields of `layoutDecodedAsync`: a few milliseconds. */
+const LAYOUT_SLICE = 4096;
+
+/**
+ * `layoutDecoded`, yielding to the event loop every few thousand
+ * transactions: it runs while the shared pool verifies, and that pool's
+ * queue is refilled from this thread's event loop (a stretch of tens of
+ * milliseconds here would leave its workers idle).
+ */
+export async function layoutDecodedAsync(d: DecodedBlock): Promise<BlockLayout> {
+  const steps = layoutSteps(d, LAYOUT_SLICE);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function* layoutSteps(d: DecodedBlock, slice: number): Generator<void, BlockLayout> {
   const { n, encodings } = d;
   let argsBytes = 0;
   let keyCount = 0;
@@ -251,6 +277,7 @@ export function layoutDecoded(d: DecodedBlock): BlockLayout {
     }
     argsOffsets[i + 1] = args;
     keyOffsets[i + 1] = keys;
+    if ((i + 1) % slice === 0) yield;
   }
   c.slots = slots;
   let names: string[] | undefined;

@@ -11,9 +11,9 @@
 import { sha256Batch, verifyEd25519Batch, type DeviceChoice, type ExecStats, type Task } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
 import { tablesFromColumns, type BlockTables } from './block-stm/layout.js';
-import { applyVerdicts, baseValues, decodeBlock, layoutDecoded, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
+import { applyVerdicts, baseValues, decodeBlock, layoutDecoded, layoutDecodedAsync, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
 import { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
-import { executeSequential, type BlockOutcome } from './sequential.js';
+import { executeSequential, writeColumns, type BlockOutcome } from './sequential.js';
 import { ChainState } from './state.js';
 import { StateRootCache, stateRoot } from './state-root.js';
 import { decodeTransaction, encodeTransaction, type Transaction } from './transaction.js';
@@ -135,7 +135,7 @@ export async function prepareBlock(block: readonly Uint8Array[], device: DeviceC
   // Let the batches reach the worker pool before this thread is busy with the layout.
   await new Promise((resolve) => setImmediate(resolve));
   const tLayout = performance.now();
-  const layout = layoutDecoded(decoded);
+  const layout = await layoutDecodedAsync(decoded);
   layoutMs += performance.now() - tLayout;
   const stage1 = await verifying;
   applyVerdicts(layout.columns, stage1.verdicts);
@@ -219,13 +219,12 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
   if (sequential) assertSameOutcome(sequential.outcome, outcome);
 
   // Stage 3.
-  const writes = outcome.writes;
   let changes: Map<string, bigint> | undefined;
   const changesOf = (): Map<string, bigint> => {
     if (!changes) {
       const keys = layout.keys;
       changes = new Map();
-      for (const [slot, value] of writes) changes.set(keys[slot]!, value);
+      for (const [slot, value] of outcome.writes) changes.set(keys[slot]!, value);
     }
     return changes;
   };
@@ -234,11 +233,14 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
   let applyRoot = (): void => {};
   let delta: StateDelta | undefined;
   if (columnar && resolved && roots) {
-    const ids = new Int32Array(writes.size);
-    const values = new BigUint64Array(writes.size);
+    // Columns from Block-STM; a block run sequentially has its small map.
+    const written = outcome.written ?? writeColumns(outcome.writes);
+    const ids = new Int32Array(written.slots.length);
+    const values = new BigUint64Array(written.slots.length);
     let m = 0;
-    for (const [slot, value] of writes) {
-      const id = slotKeyId(layout, resolved.accountIds, columnar, slot);
+    for (let k = 0; k < written.slots.length; k++) {
+      const value = written.values[k]!;
+      const id = slotKeyId(layout, resolved.accountIds, columnar, written.slots[k]!);
       if (!columnar.present(id) || columnar.value(id) !== value) {
         ids[m] = id;
         values[m++] = value;
@@ -281,7 +283,8 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
       hashMs: prepared.hashMs,
       layoutMs,
       execute: {
-        threads: pool.threads,
+        // The threads this block ran on (cheap blocks get fewer than the pool has: BlockStmPool.threadsFor).
+        threads: pool.threadsFor(tables),
         parallel: pool.runsInParallel(tables),
         ms: execMs,
         executions: outcome.executions,

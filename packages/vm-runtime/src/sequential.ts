@@ -6,11 +6,34 @@ export interface BlockOutcome {
   receipts: Int32Array;
   /** Final value of every slot the block wrote. */
   writes: Map<number, bigint>;
+  /**
+   * The same as columns in slot order, when the executor has them (Block-STM):
+   * the runtime reads these, so no Map entry per write is built on its
+   * thread unless `writes` is read.
+   */
+  written?: WriteColumns;
   /** Executions run (parallel: including re-executions), and how many of them on worker threads. */
   executions: number;
   workerExecutions: number;
   /** Block-STM's figures (absent when the block ran sequentially). */
   stats?: RunStats;
+}
+
+export interface WriteColumns {
+  slots: Int32Array;
+  values: BigUint64Array;
+}
+
+/** A write map as columns (in the map's order). */
+export function writeColumns(writes: ReadonlyMap<number, bigint>): WriteColumns {
+  const slots = new Int32Array(writes.size);
+  const values = new BigUint64Array(writes.size);
+  let k = 0;
+  for (const [slot, value] of writes) {
+    slots[k] = slot;
+    values[k++] = value;
+  }
+  return { slots, values };
 }
 
 /** The reference: one transaction after another, in block order. Plain and obviously correct. */

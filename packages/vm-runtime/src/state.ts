@@ -24,7 +24,8 @@ const hexValue = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >
  * never reused), so the root cache and the store can refer to keys by id.
  */
 export class KeyPool {
-  #bytes = new Uint8Array(1 << 16);
+  /** Shared memory: the commit thread reads keys from it in place (bytes of existing ids never change, even when the pool grows). */
+  #bytes = new Uint8Array(new SharedArrayBuffer(1 << 16));
   #offsets = new Uint32Array(1 << 10);
   #count = 0;
   /** Keys whose UTF-8 byte order is not their JS string order (surrogates): compared as strings. */
@@ -51,7 +52,7 @@ export class KeyPool {
   #reserve(length: number): number {
     const at = this.#offsets[this.#count]!;
     if (at + length > this.#bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, at + length));
+      const grown = new Uint8Array(new SharedArrayBuffer(Math.max(2 * this.#bytes.length, at + length)));
       grown.set(this.#bytes.subarray(0, at));
       this.#bytes = grown;
     }

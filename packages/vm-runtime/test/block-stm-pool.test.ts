@@ -45,7 +45,7 @@ const sameOutcome = (actual: BlockOutcome, expected: BlockOutcome): void => {
   assert.deepEqual(new Map([...actual.writes].sort()), new Map([...expected.writes].sort()));
 };
 
-const pool = new BlockStmPool(4, { sequentialBelow: 0, minParallelWorkNs: 0 });
+const pool = new BlockStmPool(4, { sequentialBelow: 0, minParallelWorkNs: 0, workPerThreadNs: 0 });
 after(() => pool.close());
 
 describe('Block-STM engine on one thread', () => {
@@ -118,7 +118,7 @@ describe('BlockStmPool', () => {
   });
 
   test('a one-thread pool has no workers and gives the same result; a closed pool rejects blocks', async () => {
-    const single = new BlockStmPool(1, { sequentialBelow: 0, minParallelWorkNs: 0 });
+    const single = new BlockStmPool(1, { sequentialBelow: 0, minParallelWorkNs: 0, workPerThreadNs: 0 });
     await single.ready();
     const block = fc.sample(randomBlock(4, 2), { numRuns: 1, seed: 5 })[0]!;
     const outcome = await single.execute(buildTables(block.slots, block.base));

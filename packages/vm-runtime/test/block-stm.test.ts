@@ -66,8 +66,8 @@ function toBlock(accounts: number, hotKeys: number, txs: RandomTx[], balances: b
 
 // sequentialBelow 0: even the smallest random block goes through Block-STM. The optimistic pools start cells
 // empty as in the paper, which sends far more incarnations through validation failure and re-execution.
-const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0 }));
-const optimisticPools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0, optimistic: true }));
+const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0, workPerThreadNs: 0 }));
+const optimisticPools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0, workPerThreadNs: 0, optimistic: true }));
 after(() => Promise.all([...pools, ...optimisticPools].map((p) => p.close())));
 
 for (const [label, accounts, hotKeys] of [

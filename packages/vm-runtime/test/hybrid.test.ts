@@ -16,7 +16,7 @@ import { SIGNERS, signBlock, txSpecArb, type TxSpec } from './helpers/blocks.js'
  * reference executor (Map of keys, node:crypto signatures, one transaction
  * after another).
  */
-const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0 }));
+const pools = [1, 2, 3, 4].map((threads) => new BlockStmPool(threads, { sequentialBelow: 0, minParallelWorkNs: 0, workPerThreadNs: 0 }));
 after(async () => {
   await Promise.all(pools.map((p) => p.close()));
   await closeRuntime();

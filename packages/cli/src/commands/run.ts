@@ -11,6 +11,8 @@ interface RunOptions {
   conflict: number;
   work: number;
   threads?: number;
+  workPerThreadMs?: number;
+  overlapCommit: boolean;
   data: string;
   device: DeviceChoice;
   compare: boolean;
@@ -21,8 +23,8 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** Transactions generated (and held in memory) before a window of blocks runs. */
 const GENERATE_WINDOW_TXS = 1_000_000;
-/** Blocks submitted to the chain at once: the chain verifies one while the one before executes and commits, and the next is queued so the verifying pool never waits for a commit. */
-const PIPELINE_DEPTH = 3;
+/** Blocks submitted to the chain at once: one committing (on the store's commit thread), one executing, one verifying, and the next queued so the verifying pool never waits for a result to be reported. */
+const PIPELINE_DEPTH = 4;
 
 export function registerRunCommand(program: Command): void {
   program
@@ -34,12 +36,20 @@ export function registerRunCommand(program: Command): void {
     .option('--conflict <fraction>', 'share of transactions that touch one hot key (0..1)', fraction, 0.01)
     .option('--work <rounds>', 'contract arithmetic rounds per transaction (0: plain transfers)', nonNegativeInteger, 0)
     .option('--threads <n>', 'execution threads (default: all cores)', positiveInteger)
+    .option('--work-per-thread-ms <ms>', 'Block-STM threads per block: one per this many ms of estimated work (default 50; 0: every thread)', nonNegativeInteger)
+    .option('--no-overlap-commit', "wait for each block's LMDB commit before the next block executes")
     .option('--data <dir>', 'LMDB folder', './data')
     .addOption(new Option('--device <device>', 'where signatures are verified').choices(['auto', 'cpu', 'gpu']).default('auto'))
     .option('--no-compare', 'skip the sequential reference run (no speedup figure)')
     .option('--json', 'print one JSON object per block')
     .action(async (options: RunOptions) => {
-      const chain = await Chain.open({ path: options.data, device: options.device, ...(options.threads ? { threads: options.threads } : {}) });
+      const chain = await Chain.open({
+        path: options.data,
+        device: options.device,
+        overlapCommit: options.overlapCommit,
+        ...(options.threads ? { threads: options.threads } : {}),
+        ...(options.workPerThreadMs !== undefined ? { workPerThreadNs: options.workPerThreadMs * 1e6 } : {}),
+      });
       try {
         const accounts = createAccounts(options.accounts);
         if (chain.height < 0) {
@@ -53,7 +63,7 @@ export function registerRunCommand(program: Command): void {
           ? new SingleBar({ format: 'blocks {bar} {value}/{total} | {tps} tx/s', stream: process.stdout, clearOnComplete: true, hideCursor: true }, Presets.shades_classic)
           : undefined;
         if (!options.json) {
-          console.log(`chain at ${options.data}: height ${chain.height}, ${chain.threads} execution threads, ${options.txs} txs/block, conflict ${options.conflict}, work ${options.work}`);
+          console.log(`chain at ${options.data}: height ${chain.height}, up to ${chain.threads} execution threads, ${options.txs} txs/block, conflict ${options.conflict}, work ${options.work}`);
         }
         bar?.start(options.blocks, 0, { tps: '-' });
         const start = chain.height + 1;

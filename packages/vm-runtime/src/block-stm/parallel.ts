@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { contractId } from '../contracts/index.js';
-import { executeSequential, type BlockOutcome } from '../sequential.js';
+import { executeSequential, type BlockOutcome, type WriteColumns } from '../sequential.js';
 import { allocateRun, prepareTables, runStats, runWorker, type BlockRun } from './engine.js';
 import { CELL_WRITTEN, CTL_DONE, KIND_CALL, KIND_TRANSFER, buildTables, type BlockTables, type TxSlots } from './layout.js';
 
@@ -33,6 +33,17 @@ export interface BlockStmPoolOptions {
    * more than it saves. Default 5 ms; 0 always runs Block-STM.
    */
   minParallelWorkNs?: number;
+  /**
+   * Threads a block gets: one per this many ns of estimated sequential work
+   * (`estimateWorkNs`), at least 1 and at most the pool's. Cheap transfers
+   * (~1 us each) then run on a few threads and leave the other cores to the
+   * verification of the next block, which overlaps this one's execution;
+   * heavy contract calls get every thread. A block given fewer threads than
+   * the pool has runs on workers only, so the calling thread's event loop
+   * stays free. Default 50 ms (a block of 50,000 transfers: 1 worker;
+   * 20,000 calls of ~20 us: 8 threads); 0 always uses every thread.
+   */
+  workPerThreadNs?: number;
   /**
    * Start every declared write cell empty, as the paper does, instead of as an
    * ESTIMATE: reads then run past transactions that have not executed yet and
@@ -83,6 +94,7 @@ export class BlockStmPool {
   readonly threads: number;
   readonly sequentialBelow: number;
   readonly minParallelWorkNs: number;
+  readonly workPerThreadNs: number;
   readonly optimistic: boolean;
   readonly #control: Int32Array;
   readonly #workers: Worker[] = [];
@@ -101,12 +113,14 @@ export class BlockStmPool {
 
   constructor(threads = availableParallelism(), options: BlockStmPoolOptions = {}) {
     if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be a positive integer, got ${threads}`);
-    const { sequentialBelow = 32, minParallelWorkNs = 5_000_000, optimistic = false } = options;
+    const { sequentialBelow = 32, minParallelWorkNs = 5_000_000, workPerThreadNs = 50_000_000, optimistic = false } = options;
     if (!Number.isInteger(sequentialBelow) || sequentialBelow < 0) throw new TypeError(`sequentialBelow must be an integer >= 0, got ${sequentialBelow}`);
     if (!(minParallelWorkNs >= 0)) throw new TypeError(`minParallelWorkNs must be a number >= 0, got ${minParallelWorkNs}`);
+    if (!(workPerThreadNs >= 0)) throw new TypeError(`workPerThreadNs must be a number >= 0, got ${workPerThreadNs}`);
     this.threads = threads;
     this.sequentialBelow = sequentialBelow;
     this.minParallelWorkNs = minParallelWorkNs;
+    this.workPerThreadNs = workPerThreadNs;
     this.optimistic = optimistic;
     this.#control = new Int32Array(new SharedArrayBuffer(threads * LINE * 4));
     // The calling thread takes part too, so threads - 1 workers. Each warms up on its own before it reports ready.
@@ -153,6 +167,16 @@ export class BlockStmPool {
     return t.n >= this.sequentialBelow && (this.minParallelWorkNs === 0 || estimateWorkNs(t) >= this.minParallelWorkNs);
   }
 
+  /**
+   * How many threads `execute` runs this block on (1 also when it runs
+   * sequentially): from its estimated work, see `workPerThreadNs`.
+   */
+  threadsFor(t: BlockTables): number {
+    if (!this.runsInParallel(t)) return 1;
+    if (this.workPerThreadNs === 0) return this.threads;
+    return Math.min(this.threads, Math.max(1, Math.ceil(estimateWorkNs(t) / this.workPerThreadNs)));
+  }
+
   /** Executes the block's transactions in parallel; the result equals `executeSequential`. */
   async execute(t: BlockTables): Promise<BlockOutcome> {
     if (!this.runsInParallel(t)) return executeSequential(t);
@@ -165,25 +189,32 @@ export class BlockStmPool {
     if (this.#closed) throw new Error('BlockStmPool is closed');
     await this.#ready;
     if (this.#failure) throw this.#failure;
-    const run = allocateRun(t.n, this.threads);
+    const threads = this.threadsFor(t);
+    // With every thread needed, the calling thread is one of them. With fewer, only workers run the block and
+    // this thread's event loop stays free: it feeds the shared pool that verifies the next block meanwhile
+    // (a pool whose queue runs dry while this thread is busy stalls until it returns).
+    const callerJoins = threads === this.threads;
+    const jobs = callerJoins ? threads - 1 : threads;
+    const run = allocateRun(t.n, threads);
     prepareTables(t, this.optimistic);
     const startedAt = performance.timeOrigin + performance.now();
     const gen = ++this.#gen;
     this.#hold(); // an ack still to come must keep the process alive
-    this.#workers.forEach((w, index) => {
-      const job: Job = { gen, tables: t, run, thread: index + 1 };
+    // Only the first `jobs` workers get a job; the others wake, find none and sleep again.
+    for (let index = 0; index < jobs; index++) {
+      const job: Job = { gen, tables: t, run, thread: callerJoins ? index + 1 : index };
       this.#ports[index]!.postMessage(job);
-    });
+    }
     Atomics.store(this.#control, GEN, gen);
     Atomics.notify(this.#control, GEN);
     let error: unknown;
     try {
-      runWorker(t, run, 0);
+      if (callerJoins) runWorker(t, run, 0);
     } catch (err) {
       error = err;
     }
     try {
-      await this.#acks(gen);
+      await this.#acks(gen, jobs, callerJoins);
     } finally {
       this.#release();
     }
@@ -194,7 +225,19 @@ export class BlockStmPool {
     if (error !== undefined) throw error;
     if (Atomics.load(t.ctl, CTL_DONE) !== 1) throw new Error('Block-STM ended before the block was done');
     const stats = runStats(run, startedAt);
-    return { receipts: t.receipts.slice(0, t.n), writes: committedWrites(t), executions: stats.executions, workerExecutions: stats.workerExecutions, stats };
+    const written = committedWriteColumns(t);
+    let writes: Map<number, bigint> | undefined;
+    return {
+      receipts: t.receipts.slice(0, t.n),
+      // Built only if asked for: the runtime reads the columns.
+      get writes(): Map<number, bigint> {
+        return (writes ??= mapOfWrites(written));
+      },
+      written,
+      executions: stats.executions,
+      workerExecutions: stats.workerExecutions,
+      stats,
+    };
   }
 
   #hold(): void {
@@ -205,11 +248,15 @@ export class BlockStmPool {
     if (--this.#holds === 0) for (const w of this.#workers) w.unref();
   }
 
-  /** Waits until every worker has finished generation `gen`. */
-  async #acks(gen: number): Promise<void> {
-    for (let w = 0; w < this.#workers.length; w++) {
+  /**
+   * Waits until workers 0 .. count - 1 (those given a job) have finished
+   * generation `gen`: spinning first when this thread ran its share (the
+   * others end within microseconds of it), else asleep at once.
+   */
+  async #acks(gen: number, count: number, spin: boolean): Promise<void> {
+    for (let w = 0; w < count; w++) {
       const at = ackWord(w);
-      for (let spins = 0; Atomics.load(this.#control, at) < gen; spins++) {
+      for (let spins = spin ? 0 : ACK_SPINS; Atomics.load(this.#control, at) < gen; spins++) {
         if (this.#failure) throw this.#failure;
         if (spins < ACK_SPINS) continue;
         // The timeout re-checks #failure: a worker that died never acks.
@@ -234,16 +281,30 @@ export class BlockStmPool {
 
 /** Per slot, the value of its highest writer: what sequential execution would leave. */
 export function committedWrites(t: BlockTables): Map<number, bigint> {
-  const writes = new Map<number, bigint>();
+  return mapOfWrites(committedWriteColumns(t));
+}
+
+/** `committedWrites` as columns, in slot order. */
+export function committedWriteColumns(t: BlockTables): WriteColumns {
+  const slots = new Int32Array(t.slots);
+  const values = new BigUint64Array(t.slots);
+  let m = 0;
   for (let s = 0; s < t.slots; s++) {
     for (let p = t.slotWriterOffsets[s + 1]! - 1; p >= t.slotWriterOffsets[s]!; p--) {
       const cell = t.slotWriters[p]!;
       if (t.cellState[cell] === CELL_WRITTEN) {
-        writes.set(s, t.cellValue[cell]!);
+        slots[m] = s;
+        values[m++] = t.cellValue[cell]!;
         break;
       }
     }
   }
+  return { slots: slots.subarray(0, m), values: values.subarray(0, m) };
+}
+
+function mapOfWrites(w: WriteColumns): Map<number, bigint> {
+  const writes = new Map<number, bigint>();
+  for (let k = 0; k < w.slots.length; k++) writes.set(w.slots[k]!, w.values[k]!);
   return writes;
 }
 
