@@ -20,6 +20,12 @@ export interface ChainOptions {
   /** Where signatures are verified and hashes computed; default auto (the scheduler decides). */
   device?: DeviceChoice;
   /**
+   * Where the state root's SHA-256 batches run; default: `device`. With
+   * `gpu` verification, `cpu` here keeps the root's many small hashes off
+   * the device that is verifying the next block (untested on a GPU).
+   */
+  rootDevice?: DeviceChoice;
+  /**
    * Block-STM threads per block from its estimated work (BlockStmPool's
    * `workPerThreadNs`): one more thread per this many ns of sequential work,
    * up to `threads`, so cheap blocks leave the other cores (and this
@@ -90,10 +96,11 @@ export class Chain {
   /** Opens (or creates) the chain at `path` and resumes from its last block, checking the state root. */
   static async open(options: ChainOptions = {}): Promise<Chain> {
     const { path = './data', threads, device = 'auto', sequentialBelow, workPerThreadNs, overlapCommit = true } = options;
+    const rootDevice = options.rootDevice ?? device;
     const store = new ChainStore(path, options.commitHook);
     const state = store.loadState();
     const height = store.height();
-    const { cache, root } = await StateRootCache.build(state, device);
+    const { cache, root } = await StateRootCache.build(state, rootDevice);
     const last = height >= 0 ? store.block(height) : undefined;
     if (last && !Buffer.from(last.stateRoot).equals(root)) {
       await store.close();
@@ -110,6 +117,7 @@ export class Chain {
     return new Chain(store, pool, device, state, cache, height, root, overlapCommit);
   }
 
+  /** Height of the last executed block: its commit may still be running (its executeBlock resolves once it is done). */
   get height(): number {
     return this.#height;
   }

@@ -52,6 +52,37 @@ const sharedOffsets = (n: number): Uint32Array => new Uint32Array(new SharedArra
  * INVALID_INPUT with their index.
  */
 export function decodeBlock(block: readonly Uint8Array[]): DecodedBlock {
+  return runSteps(decodeSteps(block, Infinity));
+}
+
+/** Transactions decoded between two yields of `decodeBlockAsync` (a few ms). */
+const DECODE_SLICE = 8192;
+
+/**
+ * `decodeBlock`, yielding to the event loop every few thousand transactions:
+ * while it runs, the block before may be executing and hashing its root,
+ * whose next steps wait for this thread.
+ */
+export async function decodeBlockAsync(block: readonly Uint8Array[]): Promise<DecodedBlock> {
+  return runStepsAsync(decodeSteps(block, DECODE_SLICE));
+}
+
+function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+async function runStepsAsync<T>(steps: Generator<void, T>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function* decodeSteps(block: readonly Uint8Array[], slice: number): Generator<void, DecodedBlock> {
   const n = block.length;
   const kind = new Int32Array(n);
   const calls: DecodedBlock['calls'] = new Map();
@@ -68,6 +99,7 @@ export function decodeBlock(block: readonly Uint8Array[]): DecodedBlock {
       calls.set(i, tx as Transaction & { payload: { kind: 'call' } });
     }
     total += bytes!.length;
+    if ((i + 1) % slice === 0) yield;
   }
   const encodings = { data: shared(total), offsets: sharedOffsets(n) };
   const messages = { data: shared(total - n * SIGNATURE_BYTES), offsets: sharedOffsets(n) };
@@ -87,6 +119,7 @@ export function decodeBlock(block: readonly Uint8Array[]): DecodedBlock {
     if (kind[i] === KIND_TRANSFER) amount[i] = view.getBigUint64(at + AMOUNT_AT, true);
     encodings.offsets[i + 1] = at += bytes.length;
     messages.offsets[i + 1] = m += signed;
+    if ((i + 1) % slice === 0) yield;
   }
   return { n, encodings, messages, publicKeys, signatures, kind, nonce, amount, calls };
 }
@@ -163,11 +196,7 @@ const hexOf = (data: Uint8Array, at: number): string => Buffer.from(data.buffer,
  * signature verdicts, so it runs while they are computed.
  */
 export function layoutDecoded(d: DecodedBlock): BlockLayout {
-  const steps = layoutSteps(d, Infinity);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runSteps(layoutSteps(d, Infinity));
 }
 
 /** Transactions laid out between two yields of `layoutDecodedAsync`: a few milliseconds. */
@@ -180,12 +209,7 @@ const LAYOUT_SLICE = 4096;
  * milliseconds here would leave its workers idle).
  */
 export async function layoutDecodedAsync(d: DecodedBlock): Promise<BlockLayout> {
-  const steps = layoutSteps(d, LAYOUT_SLICE);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  return runStepsAsync(layoutSteps(d, LAYOUT_SLICE));
 }
 
 function* layoutSteps(d: DecodedBlock, slice: number): Generator<void, BlockLayout> {

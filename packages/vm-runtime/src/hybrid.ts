@@ -11,7 +11,7 @@
 import { sha256Batch, verifyEd25519Batch, type DeviceChoice, type ExecStats, type Task } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
 import { tablesFromColumns, type BlockTables } from './block-stm/layout.js';
-import { applyVerdicts, baseValues, decodeBlock, layoutDecoded, layoutDecodedAsync, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
+import { applyVerdicts, baseValues, decodeBlock, decodeBlockAsync, layoutDecoded, layoutDecodedAsync, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
 import { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
 import { executeSequential, writeColumns, type BlockOutcome } from './sequential.js';
 import { ChainState } from './state.js';
@@ -128,7 +128,7 @@ export interface PreparedBlock {
  */
 export async function prepareBlock(block: readonly Uint8Array[], device: DeviceChoice = 'auto'): Promise<PreparedBlock> {
   const startedAt = performance.now();
-  const decoded = decodeBlock(block);
+  const decoded = await decodeBlockAsync(block);
   let layoutMs = performance.now() - startedAt;
   const verifying = verifyDecoded(decoded, device);
   verifying.catch(() => undefined); // awaited below; this only keeps a failure during the layout from counting as unhandled

@@ -15,6 +15,7 @@ interface RunOptions {
   overlapCommit: boolean;
   data: string;
   device: DeviceChoice;
+  rootDevice?: DeviceChoice;
   compare: boolean;
   json?: boolean;
 }
@@ -40,6 +41,7 @@ export function registerRunCommand(program: Command): void {
     .option('--no-overlap-commit', "wait for each block's LMDB commit before the next block executes")
     .option('--data <dir>', 'LMDB folder', './data')
     .addOption(new Option('--device <device>', 'where signatures are verified').choices(['auto', 'cpu', 'gpu']).default('auto'))
+    .addOption(new Option('--root-device <device>', "where the state root's hashes run (default: --device)").choices(['auto', 'cpu', 'gpu']))
     .option('--no-compare', 'skip the sequential reference run (no speedup figure)')
     .option('--json', 'print one JSON object per block')
     .action(async (options: RunOptions) => {
@@ -47,6 +49,7 @@ export function registerRunCommand(program: Command): void {
         path: options.data,
         device: options.device,
         overlapCommit: options.overlapCommit,
+        ...(options.rootDevice ? { rootDevice: options.rootDevice } : {}),
         ...(options.threads ? { threads: options.threads } : {}),
         ...(options.workPerThreadMs !== undefined ? { workPerThreadNs: options.workPerThreadMs * 1e6 } : {}),
       });
