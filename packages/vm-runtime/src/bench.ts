@@ -16,8 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { closeRuntime, type DeviceChoice } from '@supervm/gpu-executor';
+import { closeRuntime, measureParallelScaling, type DeviceChoice } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
 import { Chain } from './chain.js';
 import { layoutBlock } from './hybrid.js';
@@ -126,35 +125,6 @@ function calibrateRounds(accounts: Account[], us: number): number {
   return Math.max(1, Math.round(us / usPerRound));
 }
 
-const SPIN = `
-  const { parentPort } = require('node:worker_threads');
-  parentPort.on('message', (n) => {
-    let x = 1;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x = Math.imul(x, 0x9e3779b1) | 0; }
-    parentPort.postMessage([performance.now() - t0, x]);
-  });`;
-
-/** Throughput of `threads` concurrent arithmetic loops relative to one (see the 'machine' row). */
-async function machineScaling(threads: number): Promise<number> {
-  const workers = Array.from({ length: threads }, () => new Worker(SPIN, { eval: true }));
-  const spin = (w: Worker, n: number): Promise<number> =>
-    new Promise((resolve) => {
-      w.once('message', ([ms]: [number, number]) => resolve(ms));
-      w.postMessage(n);
-    });
-  try {
-    const n = 5e7;
-    await Promise.all(workers.map((w) => spin(w, 1e6))); // warm-up
-    const alone = await spin(workers[0]!, n);
-    const t0 = performance.now();
-    await Promise.all(workers.map((w) => spin(w, n)));
-    return (threads * alone) / (performance.now() - t0);
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-}
-
 export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow[]> {
   const { txs = 5000, threads = defaultThreads(), conflicts = [0, 0.01, 0.1, 0.5, 1], workUs = 20, repeats = 5, devices = ['cpu'], blocks = 4 } = options;
   const rows: BenchRow[] = [];
@@ -163,7 +133,7 @@ export async function benchRuntime(options: BenchOptions = {}): Promise<BenchRow
     options.onRow?.(row);
   };
   const maxThreads = Math.max(...threads);
-  if (maxThreads > 1) push({ kind: 'machine', threads: maxThreads, scaling: await machineScaling(maxThreads) });
+  if (maxThreads > 1) push({ kind: 'machine', threads: maxThreads, scaling: await measureParallelScaling(maxThreads) });
   // One account per transaction: no sender is used twice in a block, so the only conflicts are the hot key's.
   const accounts = createAccounts(txs);
   const rounds = calibrateRounds(accounts, workUs);
