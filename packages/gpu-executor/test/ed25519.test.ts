@@ -114,3 +114,15 @@ describe('ed25519-verify on every backend', () => {
     });
   }
 });
+
+describe('ed25519-verify on the CPU: KeyObjects cached per thread', () => {
+  test('recurring signers, and keys evicted past the cache (4096 keys) and seen again, equal node', () => {
+    const signers = mixedBatch(64, (i) => 32 + i);
+    // Random keys and signatures fill the cache; the signers come back after it has evicted them.
+    const filler = Array.from({ length: 4200 }, (_, i): Case => ({ name: `filler ${i}`, msg: new Uint8Array(8), pk: new Uint8Array(randomBytes(32)), sig: new Uint8Array(randomBytes(64)) }));
+    const cases = [...signers, ...signers, ...filler, ...signers, ...rfcCases, ...signers];
+    const output = new Uint8Array(cases.length);
+    kernel.cpu(columnsOf(cases), output, 0, cases.length);
+    assert.deepEqual(mismatches(cases, output, nodeVerdicts(cases)), []);
+  });
+});

@@ -10,6 +10,7 @@ import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
 import { WebGpuExecutor } from '../src/gpu/webgpu-executor.js';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
 import { pool } from './backends.js';
+import { kernel as gateKernel } from './fixtures/gate-kernel.js';
 
 const input = (n: number) => ({ a: Float32Array.from({ length: n }, (_, i) => i / 7), b: Float32Array.from({ length: n }, (_, i) => -i / 3) });
 
@@ -70,6 +71,55 @@ describe('ParallelCpuExecutor', () => {
       runs.push(submit('high', 'high'));
       await Promise.all(runs);
       assert.ok(finished.indexOf('high') <= 1, finished.join(', '));
+    } finally {
+      await one.close();
+    }
+  });
+
+  test('a running batch gives its worker to a high-priority task between parts, then finishes every item', async () => {
+    const one = new WorkerPool({ threads: 1 });
+    try {
+      const n = 8;
+      const gate = new Int32Array(new SharedArrayBuffer(8));
+      const values = toShared(Int32Array.from({ length: n }, (_, i) => i + 1));
+      const batch = new ParallelCpuExecutor(gateKernel, { pool: one, minTaskNs: 0, maxTaskNs: 1_000_000 });
+      const finished: string[] = [];
+      const running = batch.execute({ gate, values }).then((r) => {
+        finished.push('batch');
+        return r.output;
+      });
+      // The only worker is inside the batch's first part: the high task has to wait for a part boundary.
+      while (Atomics.load(gate, 1) === 0) await new Promise((r) => setTimeout(r, 1));
+      const x = { a: toShared(input(16).a), b: toShared(input(16).b) };
+      const high = one.run({ moduleUrl: vectorAdd.moduleUrl, columns: x, output: new SharedArrayBuffer(64), items: 16, start: 0, end: 16 }, { priority: 'high' }).then(() => finished.push('high'));
+      await new Promise((r) => setTimeout(r, 5));
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      const [output] = await Promise.all([running, high]);
+      assert.deepEqual(finished, ['high', 'batch']);
+      assert.deepEqual([...output], [...values].map((v) => v * 2));
+    } finally {
+      await one.close();
+    }
+  });
+
+  test('abort during a batch stops its workers at the next part', async () => {
+    const one = new WorkerPool({ threads: 1 });
+    try {
+      const n = 8;
+      const gate = new Int32Array(new SharedArrayBuffer(8));
+      const values = toShared(Int32Array.from({ length: n }, (_, i) => i + 1));
+      const output = gateKernel.createOutput(n, new SharedArrayBuffer(4 * n)).fill(-1);
+      const controller = new AbortController();
+      const batch = new ParallelCpuExecutor(gateKernel, { pool: one, minTaskNs: 0, maxTaskNs: 1_000_000 });
+      const running = batch.executeInto({ gate, values }, output, { start: 0, end: n, signal: controller.signal });
+      while (Atomics.load(gate, 1) === 0) await new Promise((r) => setTimeout(r, 1));
+      controller.abort();
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      await assert.rejects(running, { code: 'ABORTED' });
+      // The part in progress finished; no later part was claimed.
+      assert.deepEqual([...output], [2, -1, -1, -1, -1, -1, -1, -1]);
     } finally {
       await one.close();
     }

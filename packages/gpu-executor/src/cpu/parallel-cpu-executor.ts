@@ -1,9 +1,9 @@
-import { setMaxListeners } from 'node:events';
 import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
 import type { Columns, Kernel, TypedArray } from '../kernels/kernel.js';
 import { checkRange } from '../range.js';
 import type { ExecResult, ExecStats, ExecuteOptions, Executor, RangeOptions } from '../types.js';
 import { createSharedOutput, isShared, shareColumns } from './shared-memory.js';
+import { NEXT_PART, STOP, type PartClaims } from './worker.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface ParallelCpuExecutorOptions {
@@ -11,20 +11,21 @@ export interface ParallelCpuExecutorOptions {
   pool?: WorkerPool;
   /** Threads of the executor's own pool (ignored with `pool`). */
   threads?: number;
-  /** Least estimated work per worker task, ns: below it a worker round trip costs more than it saves. Default 250 µs. */
+  /** Least estimated work per part, ns: below it a worker hop costs more than it saves. Default 250 µs. */
   minTaskNs?: number;
   /**
-   * Most estimated work per worker task, ns. Short tasks let other work on a
-   * shared pool (high-priority packing, a state root) in soon, and even out the
-   * tail of a batch. Default 4 ms.
+   * Most estimated work per part, ns. Workers stop between parts to let
+   * high-priority work on a shared pool (a state root) in, and short parts even
+   * out the tail of a batch. Default 4 ms.
    */
   maxTaskNs?: number;
 }
 
 /**
- * Splits a batch into ranges of about equal work and runs them on a worker
- * pool. Columns travel through SharedArrayBuffer and workers write the shared
- * output in place. Batches too small to pay for a worker hop run in-thread.
+ * Splits a batch into parts of about equal work that the pool's workers claim
+ * from shared memory, one worker task per thread. Columns travel through
+ * SharedArrayBuffer and workers write the shared output in place. Batches too
+ * small to pay for a worker hop run in-thread.
  */
 export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implements Executor<I, O> {
   readonly deviceKind = 'cpu' as const;
@@ -94,39 +95,42 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
 
     const columns = shareColumns(input);
     const target = isShared(output) ? output : createSharedOutput(this.kernel, items);
-    // At most two parts per thread queued at a time: every worker has its next part ready, and
-    // work queued by others (the GPU's packing during co-execution) waits two rounds, not the whole batch.
     const parts = bounds.length - 1;
-    const window = Math.min(parts, 2 * this.#pool.threads);
-    // Each queued task listens for abort: one inner signal, allowed that many listeners, follows the caller's.
-    const inner = signal && new AbortController();
-    const forward = (): void => inner?.abort(signal?.reason);
-    if (inner) {
-      setMaxListeners(window + 1, inner.signal);
-      signal?.addEventListener('abort', forward, { once: true });
-    }
-    let next = 0;
-    let failure: { reason: unknown } | undefined;
-    const feed = async (): Promise<void> => {
-      while (next < parts && failure === undefined) {
-        const p = next++;
-        try {
-          await this.#pool.run(
-            { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start: bounds[p]!, end: bounds[p + 1]! },
-            { signal: inner?.signal, priority },
-          );
-        } catch (reason) {
-          failure ??= { reason };
-        }
-      }
+    const claims: PartClaims = { bounds: new Uint32Array(new SharedArrayBuffer(4 * bounds.length)), control: new Int32Array(new SharedArrayBuffer(8)) };
+    claims.bounds.set(bounds);
+    const { control } = claims;
+    const task = { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start, end, parts: claims };
+    // Abort stops the claimers at their next part. Not piscina's abort, which would terminate
+    // the worker (and reload every kernel module in its replacement).
+    const stop = (): void => {
+      Atomics.store(control, STOP, 1);
     };
+    signal?.addEventListener('abort', stop, { once: true });
+    let failure: { reason: unknown } | undefined;
+    const claimed = (): number => Math.min(parts, Atomics.load(control, NEXT_PART));
     try {
-      await Promise.all(Array.from({ length: window }, feed));
+      // One claimer per thread takes parts until none is left. Claimers stop early to let
+      // high-priority tasks in, and are then sent again; a round that made no progress is
+      // followed by one that does not stop early, so the batch always finishes.
+      let yieldToHigh = true;
+      while (claimed() < parts && failure === undefined && !signal?.aborted) {
+        const before = claimed();
+        const claimers = Math.min(this.#pool.threads, parts - before);
+        await Promise.all(
+          Array.from({ length: claimers }, () =>
+            this.#pool.run(task, { priority, yieldToHigh }).catch((reason: unknown) => {
+              failure ??= { reason };
+              Atomics.store(control, STOP, 1);
+            }),
+          ),
+        );
+        yieldToHigh = claimed() > before;
+      }
     } finally {
-      signal?.removeEventListener('abort', forward);
+      signal?.removeEventListener('abort', stop);
     }
+    if (signal?.aborted) throw abortError(signal);
     if (failure !== undefined) {
-      if (signal?.aborted) throw abortError(signal);
       const reason = failure.reason as Error | undefined;
       throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${reason?.message}`, { cause: reason });
     }

@@ -19,10 +19,20 @@ export const QUEUE_OPTIONS: symbol = Piscina.queueOptionsSymbol;
 const laneOf = (task: QueuedTask): TaskPriority =>
   ((task as unknown as Record<symbol, QueueOptions | null | undefined>)[QUEUE_OPTIONS]?.priority === 'high' ? 'high' : 'normal');
 
-/** Piscina task queue with two FIFO lanes: a worker that frees up takes the oldest high task first. */
+/**
+ * Piscina task queue with two FIFO lanes: a worker that frees up takes the
+ * oldest high task first. `highWaiting[0]` (shared with the workers) holds the
+ * number of high tasks queued, so normal tasks that claim many parts stop at
+ * the next one and free their worker.
+ */
 export class PriorityTaskQueue implements TaskQueue {
   readonly #high = new FixedQueue();
   readonly #normal = new FixedQueue();
+  readonly #highWaiting: Int32Array | undefined;
+
+  constructor(highWaiting?: Int32Array) {
+    this.#highWaiting = highWaiting;
+  }
 
   get size(): number {
     return this.#high.size + this.#normal.size;
@@ -30,19 +40,28 @@ export class PriorityTaskQueue implements TaskQueue {
 
   push(task: QueuedTask): void {
     this.#lane(task).push(task);
+    this.#publish();
   }
 
   /** Piscina puts back a task no worker could take yet: it keeps its place at the head of its lane. */
   unshift(task: QueuedTask): void {
     this.#lane(task).unshift(task);
+    this.#publish();
   }
 
   shift(): QueuedTask | null {
-    return this.#high.shift() ?? this.#normal.shift();
+    const task = this.#high.shift() ?? this.#normal.shift();
+    this.#publish();
+    return task;
   }
 
   remove(task: QueuedTask): void {
     this.#lane(task).remove(task);
+    this.#publish();
+  }
+
+  #publish(): void {
+    if (this.#highWaiting !== undefined) Atomics.store(this.#highWaiting, 0, this.#high.size);
   }
 
   #lane(task: QueuedTask): FixedQueue {

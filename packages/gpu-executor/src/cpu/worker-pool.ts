@@ -15,6 +15,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** `high` runs ahead of every queued `normal` task (see TaskPriority). Default `normal`. */
   priority?: TaskPriority | undefined;
+  /** Whether a normal task that claims parts stops claiming while high-priority tasks wait. Default true. */
+  yieldToHigh?: boolean | undefined;
 }
 
 function positiveInteger(value: unknown, name: string): void {
@@ -32,6 +34,8 @@ export class WorkerPool {
   readonly threads: number;
   readonly maxQueue: number;
   readonly #piscina: Piscina<WorkerTask, number>;
+  /** High-priority tasks queued, shared with the workers (see PriorityTaskQueue). */
+  readonly #highWaiting = new Int32Array(new SharedArrayBuffer(4));
   #closed = false;
 
   constructor(options: WorkerPoolOptions = {}) {
@@ -47,7 +51,7 @@ export class WorkerPool {
       maxThreads: threads,
       maxQueue,
       concurrentTasksPerWorker: 1,
-      taskQueue: new PriorityTaskQueue(),
+      taskQueue: new PriorityTaskQueue(this.#highWaiting),
       idleTimeout: 30_000,
     });
   }
@@ -65,12 +69,17 @@ export class WorkerPool {
     return this.#piscina.queueSize;
   }
 
-  /** Runs one task; waits (backpressure) instead of failing when the queue is full. */
+  /**
+   * Runs one task; waits (backpressure) instead of failing when the queue is
+   * full. A normal task that claims parts gives its worker up to queued
+   * high-priority tasks between parts, unless `yieldToHigh` is false.
+   */
   async run(task: WorkerTask, options: RunOptions = {}): Promise<number> {
-    const { signal, priority = 'normal' } = options;
+    const { signal, priority = 'normal', yieldToHigh = true } = options;
     while (this.#piscina.queueSize >= this.maxQueue) await once(this.#piscina, 'drain', signal ? { signal } : {});
     // The queue reads the lane from the task object; symbol keys are not posted to the worker.
-    const queued = priority === 'high' ? { ...task, [QUEUE_OPTIONS]: { priority } satisfies QueueOptions } : task;
+    const queued =
+      priority === 'high' ? { ...task, [QUEUE_OPTIONS]: { priority } satisfies QueueOptions } : yieldToHigh && task.parts ? { ...task, yieldWhile: this.#highWaiting } : task;
     return this.#piscina.run(queued, signal ? { signal } : {});
   }
 
