@@ -1,5 +1,17 @@
 import { loadavg } from 'node:os';
-import { CpuMapExecutor, HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, measureParallelScaling, type ExecStats, type RoutingStrategy, type TypedArray } from '@supervm/gpu-executor';
+import {
+  CostModelStrategy,
+  CpuMapExecutor,
+  HybridScheduler,
+  ParallelCpuExecutor,
+  Runtime,
+  WebGpuExecutor,
+  measureParallelScaling,
+  splitShare,
+  type ExecStats,
+  type RoutingStrategy,
+  type TypedArray,
+} from '@supervm/gpu-executor';
 import { benchMachine, describeGpu } from './environment.js';
 import { PeerPool, type BenchKernel } from './kernels.js';
 import { BENCH_SCHEMA_VERSION, DEVICE_CASES, type BenchReport, type BenchRow } from './schema.js';
@@ -295,19 +307,22 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       // Co-execution: a split so both devices finish together, from the throughputs just measured.
       const cpuRate = pool?.throughput ?? undefined;
       if (gpuRate && cpuRate && runtime.devices && bk.kernel.gpu) {
-        // A GPU that packs on the pool (Ed25519: SHA-512 and mod L, ~5 us an item on the H100's
-        // cores) takes workers from the CPU part: the CPU's rate beside it is what the packing
-        // leaves, the share of the GPU run during which its host work kept the pool busy.
+        // The share at which both finish together, from the scheduler's fitted models (fixed costs
+        // included: a small CPU part pays the pool's start and tail), else from the throughputs.
+        const byModels = modelSplit(scheduler.strategy, bk.kernel.name, bk.kernel.work?.(input as never, 0, size) ?? size);
+        // A GPU that packs on the pool takes workers from the CPU part: the CPU's rate beside it
+        // is what the packing leaves, the share of the GPU run during which its host work kept the pool busy.
         const hostBusy = bk.kernel.gpu.hostPack && gpuRow?.gpuTimings && gpuRow.medianMs ? Math.min(0.95, gpuRow.gpuTimings.uploadMs / gpuRow.medianMs) : 0;
         const cpuBeside = cpuRate * (1 - hostBusy);
-        const gpuShare = gpuRate.rate / (gpuRate.rate + cpuBeside);
+        const gpuShare = typeof byModels === 'number' ? byModels : gpuRate.rate / (gpuRate.rate + cpuBeside);
         const split: RoutingStrategy = { name: 'split', decide: () => ({ device: 'split', gpuShare, reason: 'bench: equal finish' }) };
         const coScheduler = new HybridScheduler(new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool }), new WebGpuExecutor(bk.kernel, { devices: runtime.devices, hostPool: runtime.pool }), { strategy: split });
         const row = await timeCase('co-exec', executorCase(coScheduler as never), { device: 'mixed' }, 'over budget', (1.5 * 1000 * size) / (gpuRate.rate + cpuRate));
         if (row) {
           const efficiency = row.throughput! / (gpuRate.rate + cpuRate);
           row.coexec = { gpuShare, efficiency, basis: gpuRate.basis };
-          const share = `gpu share ${(gpuShare * 100).toFixed(gpuShare < 0.1 || gpuShare > 0.9 ? 1 : 0)}%${gpuRate.basis === 'probe' ? ' (gpu rate from the probe)' : ''}${hostBusy > 0 ? ` (pool ${(hostBusy * 100).toFixed(0)}% busy packing for the GPU)` : ''}`;
+          const basis = typeof byModels === 'number' ? ' (cost models)' : `${byModels === null ? ' (the cost models see no split that pays; ' : ' ('}throughputs${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''})`;
+          const share = `gpu share ${(gpuShare * 100).toFixed(gpuShare < 0.1 || gpuShare > 0.9 ? 1 : 0)}%${basis}${hostBusy > 0 ? ` (pool ${(hostBusy * 100).toFixed(0)}% busy packing for the GPU)` : ''}`;
           row.note = [share, `${efficiency.toFixed(2)} of cpu-pool + gpu throughput`, software ? 'the software GPU shares the CPU cores' : '', row.note].filter(Boolean).join('; ');
         }
         await coScheduler.close();
@@ -354,4 +369,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await peerPool.close();
     await runtime.close();
   }
+}
+
+/**
+ * The GPU share at which both devices finish `work` together by the strategy's
+ * trusted models (`splitShare`): null when one device alone finishes first,
+ * undefined without a cost-model strategy or trusted models on both devices.
+ */
+function modelSplit(strategy: RoutingStrategy, kernel: string, work: number): number | null | undefined {
+  if (!(strategy instanceof CostModelStrategy)) return undefined;
+  const cpu = strategy.model('cpu', kernel);
+  const gpu = strategy.model('gpu', kernel);
+  if (!cpu || !gpu) return undefined;
+  return splitShare(cpu, gpu, work)?.gpuShare ?? null;
 }
