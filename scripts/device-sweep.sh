@@ -3,7 +3,10 @@
 # Run through the device tool after `bash ../shared/gpu/device-prepare.sh`:
 #   carry [".device"], command: bash .device/run.sh bash scripts/device-sweep.sh
 # Writes everything under $OUT (or ./bench-results) and prints a short summary last.
+# SWEEP_STEPS picks steps (default all): tests pool overheads sched calibrate bench runtime phases.
 set -uo pipefail
+steps=" ${SWEEP_STEPS:-tests pool overheads sched calibrate bench runtime phases} "
+want() { [[ "$steps" == *" $1 "* ]]; }
 final=${OUT:-bench-results}
 out=$(mktemp -d)
 mkdir -p "$final"
@@ -16,25 +19,40 @@ step info
 $cli info --json > "$out/info.json" 2> "$out/info.err"
 { lscpu; nproc; free -g; } > "$out/lscpu.txt" 2>&1
 
-step "Ed25519 suites on the real GPU (every verdict against node:crypto), and both GPU plans on one 64K batch"
-SUPERVM_REQUIRE_GPU=1 timeout 120 node --test --test-concurrency=1 packages/gpu-executor/dist/test/ed25519*.test.js > "$out/ed25519-tests.txt" 2>&1
-timeout 90 node scripts/ed25519-gpu-hash.mjs 65536 9 > "$out/ed25519-gpu-hash.jsonl" 2> "$out/ed25519-gpu-hash.err"
+if want tests; then
+  step "Ed25519 suites on the real GPU (every verdict against node:crypto), and both GPU plans on one 64K batch"
+  SUPERVM_REQUIRE_GPU=1 timeout 120 node --test --test-concurrency=1 packages/gpu-executor/dist/test/ed25519*.test.js > "$out/ed25519-tests.txt" 2>&1
+  timeout 90 node scripts/ed25519-gpu-hash.mjs 65536 9 > "$out/ed25519-gpu-hash.jsonl" 2> "$out/ed25519-gpu-hash.err"
+fi
 
-step "fixed costs of a GPU batch: tiny round trip, Ed25519 packing, 64K on the GPU and co-executed"
-timeout 180 node scripts/gpu-overheads.mjs 9 > "$out/overheads.json" 2> "$out/overheads.err"
+if want pool; then
+  step "worker pool against raw workers and one thread, per kernel"
+  timeout 150 node scripts/pool-scaling.mjs 3 > "$out/pool-scaling.json" 2> "$out/pool-scaling.err"
+fi
 
-step "host copies into mapped staging with glibc's non-temporal threshold at 4 MiB"
-GLIBC_TUNABLES=glibc.cpu.x86_non_temporal_threshold=0x400000 timeout 60 node scripts/gpu-overheads.mjs 9 copy > "$out/overheads-nt.json" 2> "$out/overheads-nt.err"
+if want overheads; then
+  step "fixed costs of a GPU batch: tiny round trip, copies into staging, ring uploads"
+  timeout 180 node scripts/gpu-overheads.mjs 9 ${SWEEP_OVERHEADS:-tiny,copy,ring} > "$out/overheads.json" 2> "$out/overheads.err"
+  step "host copies into mapped staging with glibc's non-temporal threshold at 4 MiB"
+  GLIBC_TUNABLES=glibc.cpu.x86_non_temporal_threshold=0x400000 timeout 60 node scripts/gpu-overheads.mjs 9 copy > "$out/overheads-nt.json" 2> "$out/overheads-nt.err"
+fi
 
-step "what the scheduler adds to a batch over the executor it calls"
-timeout 90 node scripts/sched-overhead.mjs 60 > "$out/sched-overhead.json" 2> "$out/sched-overhead.err"
+if want sched; then
+  step "what the scheduler adds to a batch over the executor it calls"
+  timeout 90 node scripts/sched-overhead.mjs 60 > "$out/sched-overhead.json" 2> "$out/sched-overhead.err"
+fi
 
-step "supervm calibrate: fit the cost models auto routes by"
-timeout 120 $cli calibrate --quick > "$out/calibrate.txt" 2> "$out/calibrate.err"
+if want calibrate; then
+  step "supervm calibrate: fit the cost models auto routes by"
+  timeout 120 $cli calibrate --quick > "$out/calibrate.txt" 2> "$out/calibrate.err"
+fi
 
-step "supervm bench: every kernel, device and peer"
-timeout ${SWEEP_BENCH_TIMEOUT:-300} $cli bench ${SWEEP_BENCH_ARGS:---budget 15} --json "$out/bench.json" --markdown "$out/bench.md" --chart "$out/bench.svg" > "$out/bench.txt" 2> "$out/bench.err"
+if want bench; then
+  step "supervm bench: every kernel, device and peer"
+  timeout ${SWEEP_BENCH_TIMEOUT:-300} $cli bench ${SWEEP_BENCH_ARGS:---budget 15} --json "$out/bench.json" --markdown "$out/bench.md" --chart "$out/bench.svg" > "$out/bench.txt" 2> "$out/bench.err"
+fi
 
+if want runtime; then
 step "vm-runtime: Block-STM by thread count and conflict rate, and supervm run end to end with CPU vs GPU verification"
 timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4,8,16 --conflicts 0.01,0.1 --work-us 17.5 --repeats 5 --devices '' --json > "$out/block-stm.jsonl" 2> "$out/block-stm.err"
 {
@@ -43,9 +61,12 @@ timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4
     timeout 120 $cli run --blocks 4 --txs 50000 --accounts 100000 --conflict 0.01 --work 0 --device $device --no-compare --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"transfers-e2e-$device\",\"row\":/; s/$/}/"
   done
 } > "$out/run.jsonl" 2> "$out/run.err"
+fi
 
-step "per-phase GPU stats of every kernel, GPU transfers, and the scheduler's routes"
-timeout ${SWEEP_PHASES_TIMEOUT:-200} node scripts/gpu-phases.mjs 5 > "$out/gpu-phases.json" 2> "$out/gpu-phases.err"
+if want phases; then
+  step "per-phase GPU stats of every kernel, GPU transfers, and the scheduler's routes"
+  timeout ${SWEEP_PHASES_TIMEOUT:-200} node scripts/gpu-phases.mjs 5 > "$out/gpu-phases.json" 2> "$out/gpu-phases.err"
+fi
 
 # The device tool brings back at most 8 files: the main ones, and everything in one archive.
 save
@@ -56,7 +77,8 @@ cut -c1-600 "$out/ed25519-gpu-hash.jsonl"
 node -e 'const r = require(process.argv[1]); for (const p of r.phases) console.log(JSON.stringify(p)); for (const p of r.routing) console.log(JSON.stringify(p)); console.log(JSON.stringify(r.micro.transfers), r.micro.tinyRoundTripUs)' "$out/gpu-phases.json"
 tail -n 12 "$out/calibrate.txt"
 grep -E "^(Model name|Thread|Core|Socket|CPU\(s\)|NUMA node\(s\))" "$out/lscpu.txt"
-node -e 'const r = require(process.argv[1]); for (const k of ["tiny", "copy", "pack", "ed25519"]) for (const x of r[k]) console.log(JSON.stringify({ ...x, gpu: undefined }))' "$out/overheads.json"
+node -e 'const r = require(process.argv[1]); console.log("scaling", r.scalingStart, r.scalingEnd); for (const c of r.cases) console.log(c.kernel, c.items, "1t", c.oneMs.toFixed(1), "raw", JSON.stringify(c.raw), "pool", JSON.stringify(c.pool.map((p) => [p.threads, p.maxTaskNs / 1e6, +p.ms.toFixed(2), +p.efficiency.toFixed(3)])))' "$out/pool-scaling.json"
+node -e 'const r = require(process.argv[1]); for (const k of ["tiny", "copy", "ring", "pack", "ed25519"]) for (const x of r[k] ?? []) console.log(k, JSON.stringify({ ...x, gpu: undefined }))' "$out/overheads.json"
 node -e 'const r = require(process.argv[1]); console.log(r.glibcTunables); for (const x of r.copy) console.log(JSON.stringify(x))' "$out/overheads-nt.json"
 node -e 'const r = require(process.argv[1]); for (const c of r.cases) console.log(c.kernel, c.items, "decide", c.decideUs, "us", JSON.stringify(c.variants.map((v) => [v.name, v.medianMs])))' "$out/sched-overhead.json"
 cat "$out/bench.txt"

@@ -3,17 +3,20 @@
 //         beside the raw Dawn primitives it is made of;
 //   copy: the main thread's copy into mapped staging memory (what bounds upload),
 //         whole or in slices, against a plain JS-to-JS copy of the same size;
+//   ring: uploads through a ring of small reused staging buffers (their lines stay
+//         in cache, so the copy does not read the destination from DRAM first)
+//         against one staging buffer as large as the upload;
 //   pack: Ed25519 host packing (SHA-512, mod L) in-thread and on the pool;
 //   ed25519: 64K verifications on the GPU with pool packing, input in shared
 //         memory or not, and co-executed with the CPU pool at fixed GPU shares.
-// Prints one JSON object. Usage: node scripts/gpu-overheads.mjs [runs] [sections, default tiny,copy,pack,ed25519]
+// Prints one JSON object. Usage: node scripts/gpu-overheads.mjs [runs] [sections, default tiny,copy,ring,pack,ed25519]
 import { GpuDeviceManager, HybridScheduler, ParallelCpuExecutor, WebGpuExecutor, WorkerPool, shareColumns } from '@supervm/gpu-executor';
 import { ed25519Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
 import { kernel as packKernel, packRange, RECORD_BYTES } from '../packages/gpu-executor/dist/src/kernels/ed25519/pack.js';
 import { signedBatch } from './ed25519-batch.mjs';
 
 const runs = Number(process.argv[2] ?? 7);
-const sections = new Set((process.argv[3] ?? 'tiny,copy,pack,ed25519').split(','));
+const sections = new Set((process.argv[3] ?? 'tiny,copy,ring,pack,ed25519').split(','));
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const summary = (ms) => ({ medianMs: +quantile(ms, 0.5).toFixed(4), p10Ms: +quantile(ms, 0.1).toFixed(4), p90Ms: +quantile(ms, 0.9).toFixed(4), runs: ms.length });
 async function time(fn, n, warmup = 2) {
@@ -27,7 +30,7 @@ async function time(fn, n, warmup = 2) {
   }
   return { ...summary(ms), last };
 }
-const report = { tiny: [], copy: [], pack: [], ed25519: [] };
+const report = { tiny: [], copy: [], ring: [], pack: [], ed25519: [] };
 
 // --- tiny round trip
 for (const timestamps of sections.has('tiny') ? [true, false] : []) {
@@ -113,6 +116,71 @@ if (sections.has('copy')) {
     row.bufferSourceToMappedGBps = gbps(await copyTime(intoMapped(slow, 0)));
     report.copy.push(row);
     staging.destroy();
+  }
+  await devices.close();
+}
+
+// --- upload through a ring of small staging buffers: slice k is copied into buffer k % depth
+// once that buffer's previous copy to the device is done (its re-map resolved), then sent.
+if (sections.has('ring')) {
+  const devices = new GpuDeviceManager({ timestamps: false });
+  const { device } = await devices.open();
+  const MiB = 2 ** 20;
+  for (const mib of [16, 64, 256]) {
+    const bytes = mib * MiB;
+    const host = new Uint8Array(bytes).fill(7);
+    const target = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const whole = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    const upload = async (slice, depth) => {
+      if (slice === 0) {
+        // One staging buffer, already mapped, as the executor uses now.
+        const t = performance.now();
+        new Uint8Array(whole.getMappedRange()).set(host);
+        whole.unmap();
+        const e = device.createCommandEncoder();
+        e.copyBufferToBuffer(whole, 0, target, 0, bytes);
+        device.queue.submit([e.finish()]);
+        await device.queue.onSubmittedWorkDone();
+        const ms = performance.now() - t;
+        await whole.mapAsync(GPUMapMode.WRITE);
+        return ms;
+      }
+      const ring = Array.from({ length: depth }, () => ({ buffer: device.createBuffer({ size: slice, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true }), ready: Promise.resolve() }));
+      // Warm: one pass through the ring so every buffer has been written and re-mapped once.
+      for (const r of ring) {
+        new Uint8Array(r.buffer.getMappedRange()).fill(1);
+        r.buffer.unmap();
+        await r.buffer.mapAsync(GPUMapMode.WRITE);
+      }
+      const t = performance.now();
+      for (let at = 0, k = 0; at < bytes; at += slice, k++) {
+        const r = ring[k % depth];
+        await r.ready;
+        const len = Math.min(slice, bytes - at);
+        new Uint8Array(r.buffer.getMappedRange(0, len)).set(host.subarray(at, at + len));
+        r.buffer.unmap();
+        const e = device.createCommandEncoder();
+        e.copyBufferToBuffer(r.buffer, 0, target, at, len);
+        device.queue.submit([e.finish()]);
+        r.ready = r.buffer.mapAsync(GPUMapMode.WRITE);
+      }
+      await Promise.all(ring.map((r) => r.ready));
+      const ms = performance.now() - t;
+      for (const r of ring) r.buffer.destroy();
+      return ms;
+    };
+    for (const [slice, depth] of [[0, 1], [MiB, 2], [MiB, 4], [2 * MiB, 4], [4 * MiB, 2], [4 * MiB, 4], [8 * MiB, 3], [16 * MiB, 2]]) {
+      if (slice >= bytes) continue;
+      const ms = [];
+      for (let i = 0; i < runs + 1; i++) {
+        const x = await upload(slice, depth);
+        if (i > 0) ms.push(x);
+      }
+      const t = summary(ms);
+      report.ring.push({ mib, sliceMiB: slice / MiB, depth, ...t, GBps: +(bytes / (t.medianMs * 1e6)).toFixed(2), bestGBps: +(bytes / (quantile(ms, 0) * 1e6)).toFixed(2) });
+    }
+    target.destroy();
+    whole.destroy();
   }
   await devices.close();
 }

@@ -32,7 +32,7 @@ const cases = [
   ['sha256', sha256Kernel, () => ({ data: new Uint8Array(64 << 20).fill(3), offsets: Uint32Array.from({ length: (1 << 20) + 1 }, (_, i) => i * 64) })],
   ['sha256', sha256Kernel, () => ({ data: new Uint8Array(10_000 * 64).fill(3), offsets: Uint32Array.from({ length: 10_001 }, (_, i) => i * 64) })],
   ['ed25519-verify', ed25519Kernel, () => signedBatch(1000, { corruptEvery: 16 })],
-  ['ed25519-verify', ed25519Kernel, () => signedBatch(16384, { corruptEvery: 16 })],
+  ['ed25519-verify', ed25519Kernel, () => signedBatch(8192, { corruptEvery: 16 })],
   ['vector-add', vectorAddKernel, () => ({ a: new Float32Array(1 << 24).fill(1.5), b: new Float32Array(1 << 24).fill(2.25) })],
 ];
 
