@@ -12,6 +12,7 @@
 // Prints one JSON object. Usage: node scripts/gpu-overheads.mjs [runs] [sections, default tiny,copy,ring,pack,ed25519]
 import { GpuDeviceManager, HybridScheduler, ParallelCpuExecutor, WebGpuExecutor, WorkerPool, shareColumns } from '@supervm/gpu-executor';
 import { ed25519Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
+import { vectorAddWgsl } from '../packages/gpu-executor/dist/src/kernels/vector-add/vector-add.wgsl.js';
 import { kernel as packKernel, packRange, RECORD_BYTES } from '../packages/gpu-executor/dist/src/kernels/ed25519/pack.js';
 import { signedBatch } from './ed25519-batch.mjs';
 
@@ -41,8 +42,42 @@ for (const timestamps of sections.has('tiny') ? [true, false] : []) {
   const tiny = { a: new Float32Array(16).fill(1), b: new Float32Array(16).fill(2) };
   const { last, ...t } = await time(() => gpu.execute(tiny), 300, 30);
   report.tiny.push({ what: 'vector add 16 through WebGpuExecutor', timestamps: ctx.adapter.timestampQuery, ...t, source: last.stats.gpu.source });
+  const out = new Float32Array(16);
+  report.tiny.push({ what: 'vector add 16, executeInto a reused output', timestamps: ctx.adapter.timestampQuery, ...(await time(() => gpu.executeInto(tiny, out, { start: 0, end: 16 }), 300, 30)), last: undefined });
   if (timestamps) {
     const { device } = ctx;
+    // The floor under the executor: the same shader, buffers and bind group made once; per batch
+    // only writeBuffer, one dispatch, the copy out and the map.
+    {
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+      const [a, b, params] = [device.createBuffer({ size: 64, usage }), device.createBuffer({ size: 64, usage }), device.createBuffer({ size: 16, usage })];
+      const c = device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      const read = device.createBuffer({ size: 64, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(params, 0, Uint32Array.of(16, 0, 0, 0));
+      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: vectorAddWgsl }), entryPoint: 'main', constants: { WG: 64 } } });
+      const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [a, b, c, params].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+      const sink = new Float32Array(16);
+      report.tiny.push({
+        what: 'raw: writeBuffer x2, dispatch, copy out, mapAsync READ, read, unmap',
+        ...(await time(async () => {
+          device.queue.writeBuffer(a, 0, tiny.a);
+          device.queue.writeBuffer(b, 0, tiny.b);
+          const e = device.createCommandEncoder();
+          const pass = e.beginComputePass();
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, bindGroup);
+          pass.dispatchWorkgroups(1);
+          pass.end();
+          e.copyBufferToBuffer(c, 0, read, 0, 64);
+          device.queue.submit([e.finish()]);
+          await read.mapAsync(GPUMapMode.READ);
+          sink.set(new Float32Array(read.getMappedRange()));
+          read.unmap();
+        }, 300, 30)),
+        last: undefined,
+      });
+      for (const buf of [a, b, c, params, read]) buf.destroy();
+    }
     report.tiny.push({ what: 'empty submit + onSubmittedWorkDone', ...(await time(async () => { device.queue.submit([device.createCommandEncoder().finish()]); await device.queue.onSubmittedWorkDone(); }, 300, 30)), last: undefined });
     const src = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     const dst = device.createBuffer({ size: 256, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });

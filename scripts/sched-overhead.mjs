@@ -26,6 +26,17 @@ for (const [kernel, input, n] of [
     'gpu.execute': () => gpu.execute(input),
     'gpu.executeInto plain output': () => gpu.executeInto(input, kernel.createOutput(n), { start: 0, end: n }),
     'gpu.executeInto shared output': () => gpu.executeInto(input, sharedOut(), { start: 0, end: n }),
+    // The pieces #withFallback adds, one at a time: an abort signal, then a race with a deadline timer.
+    'gpu.executeInto shared, signal': () => gpu.executeInto(input, sharedOut(), { start: 0, end: n, signal: new AbortController().signal }),
+    'gpu.executeInto shared, deadline race': async () => {
+      let timer;
+      const deadline = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('deadline')), 30_000); });
+      try {
+        return await Promise.race([gpu.executeInto(input, sharedOut(), { start: 0, end: n }), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     'scheduler (no metrics) device gpu': () => bare.execute(input, { device: 'gpu' }),
     'runtime scheduler device gpu': () => auto.execute(input, { device: 'gpu' }),
     'pool.execute': () => cpu.execute(input),

@@ -5,6 +5,7 @@ import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
 import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
 import { PriorityTaskQueue, QUEUE_OPTIONS } from '../src/cpu/priority-queue.js';
 import { toShared } from '../src/cpu/shared-memory.js';
+import { sharedScratch } from '../src/cpu/shared-scratch.js';
 import { WorkerPool } from '../src/cpu/worker-pool.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
 import { WebGpuExecutor } from '../src/gpu/webgpu-executor.js';
@@ -27,13 +28,30 @@ describe('ParallelCpuExecutor', () => {
     );
   });
 
-  test('spreads a large batch over the workers and writes a shared output in place', async () => {
+  test('spreads a large batch over the workers; a shared output is written in place, a plain one through scratch', async () => {
     const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
     const x = { a: toShared(input(10_000).a), b: toShared(input(10_000).b) };
+    const want = (await new CpuMapExecutor(vectorAdd).execute(x)).output;
     const { output, stats } = await parallel.execute(x);
     assert.equal(stats.threads, 2);
-    assert.ok(output.buffer instanceof SharedArrayBuffer);
-    assert.deepEqual(output, (await new CpuMapExecutor(vectorAdd).execute(x)).output);
+    assert.deepEqual(output, want);
+    const shared = parallel.allocateOutput(10_000);
+    assert.ok(shared.buffer instanceof SharedArrayBuffer);
+    await parallel.executeInto(x, shared, { start: 0, end: 10_000 });
+    assert.deepEqual(shared, want);
+  });
+
+  test('scratch reused across batches never leaks one batch into another', async () => {
+    const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
+    // Plain columns and outputs, sizes that share a scratch size class, run concurrently and in turn.
+    const sizes = [40_000, 33_000, 40_000, 20_000, 33_000];
+    const inputs = sizes.map((n, k) => ({ a: Float32Array.from({ length: n }, (_, i) => i + k), b: new Float32Array(n).fill(k) }));
+    const wants = await Promise.all(inputs.map(async (x) => (await new CpuMapExecutor(vectorAdd).execute(x)).output));
+    for (let round = 0; round < 2; round++) {
+      const outs = await Promise.all(inputs.map((x) => parallel.execute(x)));
+      outs.forEach((r, k) => assert.deepEqual(r.output, wants[k]));
+    }
+    assert.ok(sharedScratch.retainedBytes > 0, 'released scratch is kept for the next batch');
   });
 
   test('executeInto a plain (unshared) output fills only its range', async () => {

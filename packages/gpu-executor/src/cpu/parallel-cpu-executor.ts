@@ -2,8 +2,10 @@ import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
 import type { Columns, Kernel, TypedArray } from '../kernels/kernel.js';
 import { checkRange } from '../range.js';
 import type { ExecResult, ExecStats, ExecuteOptions, Executor, RangeOptions } from '../types.js';
-import { createSharedOutput, isShared, shareColumns } from './shared-memory.js';
-import { NEXT_PART, STOP, type PartClaims } from './worker.js';
+import { createSharedOutput, isShared, outputBytes, stageColumns } from './shared-memory.js';
+import { sharedScratch } from './shared-scratch.js';
+import type { TaskPriority } from './priority-queue.js';
+import { NEXT_PART, STOP, type PartClaims, type WorkerTask } from './worker.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface ParallelCpuExecutorOptions {
@@ -58,7 +60,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     return !this.#closed && !this.#pool.closed;
   }
 
-  /** An output in shared memory, which workers fill in place. */
+  /** An output in shared memory, which workers fill in place: `executeInto` it and no bytes are copied out. */
   allocateOutput(items: number): O {
     return createSharedOutput(this.kernel, items);
   }
@@ -67,7 +69,9 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     this.#assertOpen();
     const validated = this.kernel.validate(input);
     const items = this.kernel.count(validated);
-    const output = this.allocateOutput(items);
+    // A plain output: workers write reused shared scratch, copied out once (a fresh shared
+    // buffer per batch costs more in page faults than the copy).
+    const output = this.kernel.createOutput(items);
     const stats = await this.executeInto(validated, output, { ...options, start: 0, end: items });
     return { output, stats };
   }
@@ -93,13 +97,39 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
       return stats(1);
     }
 
-    const columns = shareColumns(input);
-    const target = isShared(output) ? output : createSharedOutput(this.kernel, items);
+    // Columns and output that are not in shared memory are staged in reused scratch buffers.
+    const staged: SharedArrayBuffer[] = [];
+    const acquire = (bytes: number): SharedArrayBuffer => {
+      const buffer = sharedScratch.acquire(bytes);
+      staged.push(buffer);
+      return buffer;
+    };
+    try {
+      const columns = stageColumns(input, acquire);
+      const target = isShared(output) ? output : this.kernel.createOutput(items, acquire(outputBytes(this.kernel, items)));
+      await this.#claimAll({ moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start, end }, bounds, priority, signal);
+      if (target !== output) {
+        const w = this.kernel.outputWidth;
+        (output as TypedArray).set((target as TypedArray).subarray(start * w, end * w) as never, start * w);
+      }
+    } finally {
+      // Every claimer has returned (abort and failure included): no worker still uses these.
+      for (const buffer of staged) sharedScratch.release(buffer);
+    }
+    return stats(Math.min(this.#pool.threads, bounds.length - 1));
+  }
+
+  /**
+   * Runs the parts between `bounds` with one claimer per thread, each taking
+   * parts until none is left. Claimers stop early to let high-priority tasks
+   * in and are then sent again; a round that made no progress is followed by
+   * one that does not stop early, so the batch always finishes.
+   */
+  async #claimAll(task: Omit<WorkerTask, 'parts'>, bounds: number[], priority: TaskPriority | undefined, signal: AbortSignal | undefined): Promise<void> {
     const parts = bounds.length - 1;
     const claims: PartClaims = { bounds: new Uint32Array(new SharedArrayBuffer(4 * bounds.length)), control: new Int32Array(new SharedArrayBuffer(8)) };
     claims.bounds.set(bounds);
     const { control } = claims;
-    const task = { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start, end, parts: claims };
     // Abort stops the claimers at their next part. Not piscina's abort, which would terminate
     // the worker (and reload every kernel module in its replacement).
     const stop = (): void => {
@@ -109,16 +139,13 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     let failure: { reason: unknown } | undefined;
     const claimed = (): number => Math.min(parts, Atomics.load(control, NEXT_PART));
     try {
-      // One claimer per thread takes parts until none is left. Claimers stop early to let
-      // high-priority tasks in, and are then sent again; a round that made no progress is
-      // followed by one that does not stop early, so the batch always finishes.
       let yieldToHigh = true;
       while (claimed() < parts && failure === undefined && !signal?.aborted) {
         const before = claimed();
         const claimers = Math.min(this.#pool.threads, parts - before);
         await Promise.all(
           Array.from({ length: claimers }, () =>
-            this.#pool.run(task, { priority, yieldToHigh }).catch((reason: unknown) => {
+            this.#pool.run({ ...task, parts: claims }, { priority, yieldToHigh }).catch((reason: unknown) => {
               failure ??= { reason };
               Atomics.store(control, STOP, 1);
             }),
@@ -134,11 +161,6 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
       const reason = failure.reason as Error | undefined;
       throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${reason?.message}`, { cause: reason });
     }
-    if (target !== output) {
-      const w = this.kernel.outputWidth;
-      (output as TypedArray).set((target as TypedArray).subarray(start * w, end * w) as never, start * w);
-    }
-    return stats(Math.min(this.#pool.threads, bounds.length - 1));
   }
 
   async close(): Promise<void> {

@@ -22,8 +22,31 @@ export function shareColumns<I extends Columns>(columns: I): I {
   return out as I;
 }
 
+/** Bytes of a kernel's output for `items` items. */
+export function outputBytes(kernel: Kernel<unknown, TypedArray>, items: number): number {
+  return items * kernel.outputWidth * kernel.createOutput(0).BYTES_PER_ELEMENT;
+}
+
 /** A kernel output for `items` items backed by a SharedArrayBuffer, so workers write it in place. */
 export function createSharedOutput<O extends TypedArray>(kernel: Kernel<unknown, O>, items: number): O {
-  const bytesPerItem = kernel.outputWidth * kernel.createOutput(0).BYTES_PER_ELEMENT;
-  return kernel.createOutput(items, new SharedArrayBuffer(items * bytesPerItem));
+  return kernel.createOutput(items, new SharedArrayBuffer(outputBytes(kernel, items)));
+}
+
+/**
+ * Every column in shared memory: shared columns as they are, the others copied
+ * into buffers from `acquire` (the caller releases them after the batch).
+ */
+export function stageColumns<I extends Columns>(columns: I, acquire: (bytes: number) => SharedArrayBuffer): I {
+  const out: Record<string, TypedArray> = {};
+  for (const [name, column] of Object.entries(columns)) {
+    if (isShared(column)) {
+      out[name] = column;
+      continue;
+    }
+    const Ctor = column.constructor as TypedArrayConstructor;
+    const staged = new Ctor(acquire(column.byteLength), 0, column.length);
+    staged.set(column as never);
+    out[name] = staged;
+  }
+  return out as I;
 }
