@@ -20,8 +20,8 @@ $cli info --json > "$out/info.json" 2> "$out/info.err"
 { lscpu; nproc; free -g; } > "$out/lscpu.txt" 2>&1
 
 if want tests; then
-  step "Ed25519 suites on the real GPU (every verdict against node:crypto), and both GPU plans on one 64K batch"
-  SUPERVM_REQUIRE_GPU=1 timeout 120 node --test --test-concurrency=1 packages/gpu-executor/dist/test/ed25519*.test.js > "$out/ed25519-tests.txt" 2>&1
+  step "the gpu-executor suite on the real GPU (every kernel against its CPU path, Ed25519 against node:crypto), and both Ed25519 GPU plans on one 64K batch"
+  SUPERVM_REQUIRE_GPU=1 timeout 180 node --test --test-concurrency=1 packages/gpu-executor/dist/test/*.test.js > "$out/ed25519-tests.txt" 2>&1
   timeout 90 node scripts/ed25519-gpu-hash.mjs 65536 9 > "$out/ed25519-gpu-hash.jsonl" 2> "$out/ed25519-gpu-hash.err"
 fi
 

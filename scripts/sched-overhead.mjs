@@ -3,7 +3,8 @@
 // as the bench has them. Prints one JSON object.
 // Usage: node scripts/sched-overhead.mjs [rounds]
 import { HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
-import { sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
+import { ed25519Kernel, sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
+import { signedBatch } from './ed25519-batch.mjs';
 
 const rounds = Number(process.argv[2] ?? 100);
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
@@ -16,6 +17,7 @@ const report = { rounds, cases: [] };
 for (const [kernel, input, n] of [
   [sha256Kernel, shareColumns(shaInput(10_000)), 10_000],
   [vectorAddKernel, shareColumns(vaddInput(1 << 20)), 1 << 20],
+  [ed25519Kernel, shareColumns(signedBatch(1000, { corruptEvery: 16 })), 1000],
 ]) {
   const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });
   const cpu = new ParallelCpuExecutor(kernel, { pool: runtime.pool });
