@@ -253,7 +253,7 @@ export class Chain {
     });
     // The chain's root cache shares its state's key ids, so the result always carries the delta.
     if (!result.delta) throw new Error('a chain block produced no state delta: this is a bug');
-    return this.#persist(result.delta, result.stateRoot, result.applyRoot, result.txIds, result.receipts, prepared.startedAt, result.stats);
+    return this.#persist(result.delta, result.stateRoot, result.applyRoot, result.txIds, result.receipts, prepared.startedAt, result.stats, result.receiptCodes);
   }
 
   /**
@@ -270,9 +270,10 @@ export class Chain {
     receipts: ReceiptStatus[],
     t0: number,
     partial: Omit<BlockStats, 'commitMs' | 'totalMs' | 'intervalMs' | 'tps'>,
+    codes: Uint8Array = receiptCodes(receipts),
   ): Promise<Committing> {
     const height = this.#height + 1;
-    const record: BlockRecord = { height, stateRoot: root, txIds, receipts: receiptCodes(receipts) };
+    const record: BlockRecord = { height, stateRoot: root, txIds, receipts: codes };
     const committing = this.#store.commitAsync(this.#packed(delta), record);
     applyRoot();
     for (let k = 0; k < delta.ids.length; k++) this.#state.set(delta.ids[k]!, delta.values[k]!);

@@ -103,21 +103,37 @@ const rootOf = (levels: readonly Uint8Array[]): Uint8Array => {
   return top.length === 0 ? new Uint8Array(hash('sha256', new Uint8Array(0), 'buffer')) : top.slice();
 };
 
-/** Leaf messages key (UTF-8) || value (u64 LE) of keys `ids` from the pool, packed in shared memory. */
-function leafMessages(pool: KeyPool, ids: Int32Array, values: BigUint64Array): { data: Uint8Array; offsets: Uint32Array } {
-  const n = ids.length;
+/** Indices into `ids` (distinct, each below `count`) in ascending id order: a pass over the ids' range, no comparisons. */
+function idOrder(ids: Int32Array, count: number): Int32Array {
+  const index = new Int32Array(count).fill(-1);
+  for (let k = 0; k < ids.length; k++) index[ids[k]!] = k;
+  const order = new Int32Array(ids.length);
+  for (let id = 0, o = 0; id < count; id++) if (index[id]! >= 0) order[o++] = index[id]!;
+  return order;
+}
+
+/**
+ * Leaf messages key (UTF-8) || value (u64 LE) of keys `ids[order[j]]` from the
+ * pool, message j for order[j], packed in shared memory.
+ */
+function leafMessages(pool: KeyPool, ids: Int32Array, values: BigUint64Array, order: Int32Array): { data: Uint8Array; offsets: Uint32Array } {
+  const n = order.length;
   const offsets = new Uint32Array(new SharedArrayBuffer(4 * (n + 1)));
   let total = 0;
-  for (let k = 0; k < n; k++) offsets[k + 1] = total += pool.end(ids[k]!) - pool.start(ids[k]!) + 8;
+  for (let j = 0; j < n; j++) {
+    const id = ids[order[j]!]!;
+    offsets[j + 1] = total += pool.end(id) - pool.start(id) + 8;
+  }
   const data = sharedBytes(total);
   const view = new DataView(data.buffer);
   const bytes = pool.bytes;
-  for (let k = 0; k < n; k++) {
+  for (let j = 0; j < n; j++) {
+    const k = order[j]!;
     const id = ids[k]!;
     const start = pool.start(id);
     const end = pool.end(id);
-    data.set(bytes.subarray(start, end), offsets[k]!);
-    view.setBigUint64(offsets[k]! + end - start, values[k]!, true);
+    data.set(bytes.subarray(start, end), offsets[j]!);
+    view.setBigUint64(offsets[j]! + end - start, values[k]!, true);
   }
   return { data, offsets };
 }
@@ -274,13 +290,21 @@ export class StateRootCache {
       const oldSorted = this.#sorted;
       const oldLeaves = this.#levels[0]!;
       sorted = new Int32Array(count);
+      const from = new Int32Array(oldLeaves.buffer, oldLeaves.byteOffset, oldLeaves.length >> 2);
+      const to = new Int32Array(leaves.buffer, leaves.byteOffset, leaves.length >> 2);
       let i = 0;
       for (let j = 0, o = 0; j <= added; j++) {
         let run = i;
         if (j < added) while (run < oldCount && pool.compare(oldSorted[run]!, newIds[j]!) < 0) run++;
         else run = oldCount;
-        sorted.set(oldSorted.subarray(i, run), o);
-        leaves.set(oldLeaves.subarray(i * 32, run * 32), o * 32);
+        if (run - i > 64) {
+          sorted.set(oldSorted.subarray(i, run), o);
+          leaves.set(oldLeaves.subarray(i * 32, run * 32), o * 32);
+        } else {
+          // Short runs (new keys spread among the old) word by word: two subarrays per new key cost more.
+          for (let k = 0; k < run - i; k++) sorted[o + k] = oldSorted[i + k]!;
+          for (let w = i * 8, d = o * 8; w < run * 8; w++, d++) to[d] = from[w]!;
+        }
         o += run - i;
         i = run;
         if (j < added) sorted[o++] = newIds[j]!;
@@ -296,8 +320,13 @@ export class StateRootCache {
     for (let p = 0, o = 0; p < count; p++) if (byPosition[p]! >= 0) keyOrder[o++] = byPosition[p]!;
 
     if (ids.length > 0) {
-      const { data, offsets } = leafMessages(pool, ids, values);
-      copyNodes(await hashAll(data, offsets, ids.length, this.#device), leaves, at);
+      // Packed in key-id order, which is the pool's byte order: a block's keys read in the order they were
+      // written (~66 bytes each, scattered over megabytes) instead of at random.
+      const byId = idOrder(ids, pool.count);
+      const { data, offsets } = leafMessages(pool, ids, values, byId);
+      const atById = new Int32Array(ids.length);
+      for (let k = 0; k < byId.length; k++) atById[k] = at[byId[k]!]!;
+      copyNodes(await hashAll(data, offsets, ids.length, this.#device), leaves, atById);
     }
     const incremental = added === 0 && ids.length < INCREMENTAL_SHARE * count;
     const levels = incremental ? await updateLevels(this.#levels, leaves, at.sort(), this.#device) : await buildLevels(leaves, this.#device);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { allocateRun, prepareTables, runStats, runWorker } from '../src/block-stm/engine.js';
+import { allocateRun, prepareTables, runSingle, runStats, runWorker } from '../src/block-stm/engine.js';
 import { BlockStmPool, committedWrites } from '../src/block-stm/parallel.js';
 import { KIND_CALL, KIND_TRANSFER, buildTables, type BlockTables, type TxSlots } from '../src/block-stm/layout.js';
 import { contractId } from '../src/contracts/index.js';
@@ -69,6 +69,25 @@ describe('Block-STM engine on one thread', () => {
   });
 });
 
+describe('one-thread runs (runSingle)', () => {
+  test('equal sequential execution whatever state the cells start in, one execution per transaction', () => {
+    fc.assert(
+      fc.property(randomBlock(4, 2), fc.boolean(), ({ slots, base }, optimistic) => {
+        const t = buildTables(slots, base);
+        prepareTables(t, optimistic);
+        const run = allocateRun(t.n, 1);
+        runSingle(t, run);
+        sameOutcome({ receipts: t.receipts.slice(0, t.n), writes: committedWrites(t), executions: 0, workerExecutions: 0 }, executeSequential(buildTables(slots, base)));
+        const stats = runStats(run, 0);
+        assert.equal(stats.executions, t.n);
+        assert.equal(stats.aborts, 0);
+      }),
+      { numRuns: 60 },
+    );
+    assert.throws(() => runSingle(buildTables([], new BigUint64Array(0)), allocateRun(0, 2)), RangeError);
+  });
+});
+
 describe('BlockStmPool', () => {
   test('with declared writes as estimates no incarnation is ever aborted: every extra execution is a suspension on a dependency', async () => {
     await pool.ready();
@@ -115,6 +134,38 @@ describe('BlockStmPool', () => {
     // The first thread to fail stops the others; its error (the main thread's own, or a worker's wrapped) rejects the block.
     await assert.rejects(pool.execute(broken), /Cannot read properties of undefined/);
     sameOutcome(await pool.execute(buildTables(block.slots, block.base)), executeSequential(buildTables(block.slots, block.base)));
+  });
+
+  test('blocks alternating between one worker and every thread: each wakes only its workers and equals sequential', async () => {
+    // 0.2 ms of estimated work per thread: a few transfers get one thread (a worker alone), heavy calls all four.
+    const mixed = new BlockStmPool(4, { sequentialBelow: 0, minParallelWorkNs: 0, workPerThreadNs: 200_000 });
+    try {
+      await mixed.ready();
+      const light = fc.sample(randomBlock(4, 2), { numRuns: 6, seed: 11 }).map(({ slots, base }) => ({ slots: slots.filter((s) => s.kind === KIND_TRANSFER), base }));
+      const heavy = fc.sample(randomBlock(4, 2), { numRuns: 6, seed: 12 }).map(({ slots, base }) => ({ slots: slots.map((s) => ({ ...s, gasLimit: 100_000 })), base }));
+      for (let i = 0; i < light.length; i++) {
+        for (const { slots, base } of [light[i]!, heavy[i]!]) {
+          if (slots.length === 0) continue;
+          const t = buildTables(slots, base);
+          const threads = mixed.threadsFor(t);
+          const outcome = await mixed.execute(t);
+          sameOutcome(outcome, executeSequential(buildTables(slots, base)));
+          if (threads === 1) assert.equal(outcome.executions, slots.length, 'one thread runs each transaction once');
+        }
+      }
+      assert.ok(light.some(({ slots, base }) => slots.length > 0 && mixed.threadsFor(buildTables(slots, base)) === 1));
+      assert.ok(heavy.some(({ slots, base }) => mixed.threadsFor(buildTables(slots, base)) === 4));
+    } finally {
+      await mixed.close();
+    }
+  });
+
+  test('a block after the workers slept for a while still runs and equals sequential', async () => {
+    const block = fc.sample(randomBlock(4, 2), { numRuns: 1, seed: 13 })[0]!;
+    for (let round = 0; round < 3; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      sameOutcome(await pool.execute(buildTables(block.slots, block.base)), executeSequential(buildTables(block.slots, block.base)));
+    }
   });
 
   test('a one-thread pool has no workers and gives the same result; a closed pool rejects blocks', async () => {

@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { closeRuntime } from '@supervm/gpu-executor';
 import { BlockStmPool } from '../src/block-stm/parallel.js';
-import { executeWithHybrid, transactionToTask } from '../src/hybrid.js';
+import { executePrepared, executeWithHybrid, prepareBlock, transactionToTask } from '../src/hybrid.js';
 import { balanceKey } from '../src/keys.js';
 import { executeReference } from '../src/reference.js';
 import { stateRoot } from '../src/state-root.js';
@@ -60,6 +60,30 @@ for (const [label, accounts, hotKeys] of [
     });
   });
 }
+
+describe('prepared blocks', () => {
+  test('one prepared block executed on two states gives each state its own result (the tables built ahead serve the first)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.bigInt(0n, 1000n), { minLength: 8, maxLength: 8 }),
+        fc.array(fc.bigInt(0n, 1000n), { minLength: 8, maxLength: 8 }),
+        fc.array(txSpecArb(8, 2), { minLength: 1, maxLength: 40 }),
+        async (first, second, specs) => {
+          const { encoded } = signBlock(specs, new Array<bigint>(8).fill(0n));
+          const prepared = await prepareBlock(encoded, 'cpu');
+          for (const balances of [first, second, first]) {
+            const state = new Map<string, bigint>(balances.map((b, a) => [balanceKey(SIGNERS[a]!.publicKey), b]));
+            const reference = executeReference(encoded.map((e, i) => decodeTransaction(e, i)), state);
+            const result = await executePrepared(prepared, { state, pool: pools[2]!, device: 'cpu' });
+            assert.deepEqual(result.receipts, reference.receipts);
+            assert.deepEqual(sortedEntries(result.changes), sortedEntries(reference.changes));
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
 
 describe('rejections', () => {
   test('a block of only forged signatures and replayed nonces changes nothing', async () => {

@@ -47,6 +47,8 @@ const ABORT = 0;
  * active-task count, split per thread so that no line is written by all).
  */
 const activeWord = (thread: number): number => (1 + thread) * LINE;
+/** sched[napWord]: threads napping in the idle branch, so that a decrease notifies only when someone sleeps. */
+const napWord = (run: BlockRun): number => (1 + run.threads) * LINE;
 
 /** Per-thread figures in `stats`, one line (8 doubles) per thread. */
 const STAT_EXECUTIONS = 0;
@@ -74,9 +76,14 @@ const DEP_NEXT = 3;
 const RECORD_SHIFT = 3;
 const DEPS_CLOSED = -1;
 
-/** Idle loops before a thread without work naps, so spinning threads yield an oversubscribed machine. */
-const IDLE_SPINS = 2_000;
-const NAP_MS = 0.05;
+/**
+ * Idle loops before a thread without work naps, and the nap: with as many
+ * threads as cores, idle threads that keep spinning take the core of one
+ * that was preempted while it holds the block's last tasks. A nap ends early
+ * when the block is done or new work appears (a decrease notifies nappers).
+ */
+const IDLE_SPINS = 256;
+const NAP_MS = 0.25;
 
 /**
  * Memory of one Block-STM run besides the tables, shared by its threads and
@@ -103,7 +110,7 @@ export function allocateRun(n: number, threads: number): BlockRun {
   if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be a positive integer, got ${threads}`);
   return {
     threads,
-    sched: shared((1 + threads) * LINE),
+    sched: shared((2 + threads) * LINE),
     tx: shared(2 * Math.max(1, Math.ceil(n / 2)) << RECORD_SHIFT),
     half: Math.max(1, Math.ceil(n / 2)),
     stats: new Float64Array(new SharedArrayBuffer(threads * STAT_WORDS * 8)),
@@ -228,14 +235,15 @@ function recordedRead(slot: number): bigint {
   return readValue;
 }
 
-/** Lowers ctl[index] to at most `target` and counts the decrease (done detection needs to see it). */
-function decrease(t: BlockTables, index: number, target: number): void {
+/** Lowers ctl[index] to at most `target` and counts the decrease (done detection needs to see it); wakes nappers for the work. */
+function decrease(t: BlockTables, run: BlockRun, index: number, target: number): void {
   for (;;) {
     const current = Atomics.load(t.ctl, index);
     if (current <= target) break;
     if (Atomics.compareExchange(t.ctl, index, current, target) === current) break;
   }
   Atomics.add(t.ctl, CTL_DECREASE_CNT, 1);
+  if (Atomics.load(run.sched, napWord(run)) > 0) Atomics.notify(t.ctl, CTL_DONE);
 }
 
 /**
@@ -295,7 +303,7 @@ function resumeDependents(t: BlockTables, run: BlockRun, idx: number): void {
     Atomics.store(run.tx, at + STATUS, word(Atomics.load(run.tx, at + STATUS) >> 2, READY));
     if (j < lowest) lowest = j;
   }
-  decrease(t, CTL_EXECUTION_IDX, lowest);
+  decrease(t, run, CTL_EXECUTION_IDX, lowest);
 }
 
 /** execute: suspended on a dependency. validate: aborted, and another thread will run the re-execution. */
@@ -342,7 +350,7 @@ function execute(t: BlockTables, run: BlockRun, idx: number, inc: number): numbe
   resumeDependents(t, run, idx);
   if (Atomics.load(t.ctl, CTL_VALIDATION_IDX) > idx) {
     if (!wroteNew) return idx;
-    decrease(t, CTL_VALIDATION_IDX, idx);
+    decrease(t, run, CTL_VALIDATION_IDX, idx);
   }
   return -1;
 }
@@ -366,7 +374,7 @@ function validate(t: BlockTables, run: BlockRun, idx: number, inc: number): numb
     if (Atomics.load(t.cellState, c) === CELL_WRITTEN) Atomics.store(t.cellState, c, CELL_ESTIMATE);
   }
   Atomics.store(run.tx, record + STATUS, word(inc + 1, READY));
-  decrease(t, CTL_VALIDATION_IDX, idx + 1);
+  decrease(t, run, CTL_VALIDATION_IDX, idx + 1);
   if (Atomics.load(t.ctl, CTL_EXECUTION_IDX) > idx && tryIncarnate(t, run, idx) >= 0) return idx;
   return ABORTED_ELSEWHERE;
 }
@@ -428,7 +436,12 @@ export function runWorker(t: BlockTables, run: BlockRun, thread: number): void {
           claimed = false;
           lastBusy = now();
         }
-        if (!checkDone(t, run) && ++idle % IDLE_SPINS === 0) Atomics.wait(t.ctl, CTL_DONE, 0, NAP_MS);
+        if (!checkDone(t, run) && ++idle % IDLE_SPINS === 0) {
+          // A notify between the add and the wait is lost, which only costs that nap; done cannot be missed (wait checks it).
+          Atomics.add(run.sched, napWord(run), 1);
+          Atomics.wait(t.ctl, CTL_DONE, 0, NAP_MS);
+          Atomics.sub(run.sched, napWord(run), 1);
+        }
         continue;
       }
       idle = 0;
@@ -460,5 +473,57 @@ export function runWorker(t: BlockTables, run: BlockRun, thread: number): void {
     stats[at + STAT_SUSPENSIONS] = suspensions;
     stats[at + STAT_LAST_BUSY] = lastBusy;
     stats[at + STAT_EXIT] = now();
+  }
+}
+
+/**
+ * A run's share for thread `thread`: Block-STM, or on a run of one thread
+ * plain execution in block order (`runSingle`).
+ */
+export function runThread(t: BlockTables, run: BlockRun, thread: number): void {
+  if (run.threads === 1) runSingle(t, run);
+  else runWorker(t, run, thread);
+}
+
+/**
+ * A run on one thread, executed in block order: with no other thread to
+ * write a cell, multi-version reads, read logs and validation have nothing to
+ * catch, and cost more than the transactions themselves (transfers). Reads
+ * come from a private copy of the base values updated after each transaction;
+ * each transaction's writes are published to its cells as Block-STM leaves
+ * them, so the committed writes, receipts and stats read the same.
+ */
+export function runSingle(t: BlockTables, run: BlockRun): void {
+  if (run.threads !== 1) throw new RangeError(`runSingle needs a run of 1 thread, got ${run.threads}`);
+  const stats = run.stats;
+  stats[STAT_ENTER] = now();
+  // slice() copies into unshared memory: plain loads, no atomics.
+  const values = t.base.slice();
+  const read = (slot: number): bigint => values[slot]!;
+  let executions = 0;
+  try {
+    for (let i = 0; i < t.n; i++) {
+      executions++;
+      const outcome = runTransaction(t, i, read);
+      const writes = outcome.writes;
+      for (let c = t.cellOffsets[i]!; c < t.cellOffsets[i + 1]!; c++) {
+        const slot = t.cellSlot[c]!;
+        let w = 0;
+        while (w < writes.length && writes[w]![0] !== slot) w++;
+        if (w < writes.length) {
+          const value = writes[w]![1];
+          values[slot] = value;
+          t.cellValue[c] = value;
+          t.cellState[c] = CELL_WRITTEN;
+        } else {
+          t.cellState[c] = CELL_EMPTY;
+        }
+      }
+      t.receipts[i] = outcome.code;
+    }
+    Atomics.store(t.ctl, CTL_DONE, 1);
+  } finally {
+    stats[STAT_EXECUTIONS] = executions;
+    stats[STAT_LAST_BUSY] = stats[STAT_EXIT] = now();
   }
 }

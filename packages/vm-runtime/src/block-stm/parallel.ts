@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { contractId } from '../contracts/index.js';
 import { executeSequential, type BlockOutcome, type WriteColumns } from '../sequential.js';
-import { allocateRun, prepareTables, runStats, runWorker, type BlockRun } from './engine.js';
-import { CELL_WRITTEN, CTL_DONE, KIND_CALL, KIND_TRANSFER, buildTables, type BlockTables, type TxSlots } from './layout.js';
+import { allocateRun, prepareTables, runSingle, runStats, runThread, runWorker, type BlockRun } from './engine.js';
+import { CELL_WRITTEN, CTL_DONE, KIND_CALL, KIND_TRANSFER, buildTables, type BlockTables, type TxColumns, type TxSlots } from './layout.js';
 
 /** Rough single-thread cost of a transfer, and of a call per unit of its gas limit (H100 machine: ~4.4 ns a `work` round). */
 const TRANSFER_NS = 1_000;
@@ -11,7 +11,7 @@ const CALL_BASE_NS = 500;
 const CALL_NS_PER_GAS = 5;
 
 /** Estimated sequential execution time of a block, from its kinds and gas limits (an upper bound for calls). */
-export function estimateWorkNs(t: BlockTables): number {
+export function estimateWorkNs(t: TxColumns): number {
   let ns = 0;
   for (let i = 0; i < t.n; i++) {
     if (t.kind[i] === KIND_TRANSFER) ns += TRANSFER_NS;
@@ -54,19 +54,23 @@ export interface BlockStmPoolOptions {
 }
 
 /**
- * Pool control words, one 64-byte line each: the generation of the latest
- * block (CLOSE stops the workers), then per worker the generation it finished.
+ * Pool control words, one 64-byte line each: GEN (CLOSE stops the workers),
+ * per worker the generation it finished (written by the worker), then per
+ * worker its wake word (raised by the pool when a job waits on its port).
  */
 const LINE = 16;
 const GEN = 0;
 const CLOSE = -1;
 const ackWord = (worker: number): number => (1 + worker) * LINE;
+const wakeWord = (threads: number, worker: number): number => (threads + worker) * LINE;
 
 /** What worker.js gets at start. */
 export interface WorkerInit {
   control: Int32Array;
   port: MessagePort;
-  index: number;
+  /** Its words in `control`: GEN is 0. */
+  ack: number;
+  wake: number;
 }
 
 /** One block for one worker, posted on its port before the generation is raised. */
@@ -86,9 +90,9 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 /**
  * Worker threads that run Block-STM; one pool per chain, reused for every
  * block. Workers start (and warm up) when the pool is created and then sleep
- * in Atomics.wait between blocks: a block wakes them all with one notify, and
- * they read its tables from their port synchronously, without their event
- * loops.
+ * in Atomics.wait on a word of their own between blocks: a block wakes only
+ * the workers it runs on, which read its tables from their port
+ * synchronously, without their event loops.
  */
 export class BlockStmPool {
   readonly threads: number;
@@ -122,12 +126,12 @@ export class BlockStmPool {
     this.minParallelWorkNs = minParallelWorkNs;
     this.workPerThreadNs = workPerThreadNs;
     this.optimistic = optimistic;
-    this.#control = new Int32Array(new SharedArrayBuffer(threads * LINE * 4));
+    this.#control = new Int32Array(new SharedArrayBuffer(2 * threads * LINE * 4));
     // The calling thread takes part too, so threads - 1 workers. Each warms up on its own before it reports ready.
     const started: Promise<void>[] = [];
     for (let index = 0; index < threads - 1; index++) {
       const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit = { control: this.#control, port: port2, index };
+      const init: WorkerInit = { control: this.#control, port: port2, ack: ackWord(index), wake: wakeWord(threads, index) };
       // Output forwarded by hand: the default pipe puts listeners on process.stdout per worker (warnings past 10 workers).
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [port2], stdout: true, stderr: true });
       worker.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
@@ -162,8 +166,17 @@ export class BlockStmPool {
     return this.#ready;
   }
 
+  /** Raises the wake words of workers 0 .. count - 1: each runs the jobs on its port (none when closing). */
+  #wake(count: number): void {
+    for (let w = 0; w < count; w++) {
+      const at = wakeWord(this.threads, w);
+      Atomics.add(this.#control, at, 1);
+      Atomics.notify(this.#control, at);
+    }
+  }
+
   /** Whether `execute` hands this block to Block-STM (else it runs sequentially on the calling thread). */
-  runsInParallel(t: BlockTables): boolean {
+  runsInParallel(t: TxColumns): boolean {
     return t.n >= this.sequentialBelow && (this.minParallelWorkNs === 0 || estimateWorkNs(t) >= this.minParallelWorkNs);
   }
 
@@ -171,7 +184,7 @@ export class BlockStmPool {
    * How many threads `execute` runs this block on (1 also when it runs
    * sequentially): from its estimated work, see `workPerThreadNs`.
    */
-  threadsFor(t: BlockTables): number {
+  threadsFor(t: TxColumns): number {
     if (!this.runsInParallel(t)) return 1;
     if (this.workPerThreadNs === 0) return this.threads;
     return Math.min(this.threads, Math.max(1, Math.ceil(estimateWorkNs(t) / this.workPerThreadNs)));
@@ -200,16 +213,15 @@ export class BlockStmPool {
     const startedAt = performance.timeOrigin + performance.now();
     const gen = ++this.#gen;
     this.#hold(); // an ack still to come must keep the process alive
-    // Only the first `jobs` workers get a job; the others wake, find none and sleep again.
+    // Only the first `jobs` workers get a job, and only they are woken: a block on fewer threads leaves the others asleep.
     for (let index = 0; index < jobs; index++) {
       const job: Job = { gen, tables: t, run, thread: callerJoins ? index + 1 : index };
       this.#ports[index]!.postMessage(job);
     }
-    Atomics.store(this.#control, GEN, gen);
-    Atomics.notify(this.#control, GEN);
+    this.#wake(jobs);
     let error: unknown;
     try {
-      if (callerJoins) runWorker(t, run, 0);
+      if (callerJoins) runThread(t, run, 0);
     } catch (err) {
       error = err;
     }
@@ -273,7 +285,7 @@ export class BlockStmPool {
     // Held for good: the process stays up until the exits are seen. The workers leave their loop and end by themselves.
     this.#hold();
     Atomics.store(this.#control, GEN, CLOSE);
-    Atomics.notify(this.#control, GEN);
+    this.#wake(this.#workers.length);
     await Promise.all(this.#exited);
     for (const port of this.#ports) port.close();
   }
@@ -350,6 +362,9 @@ export function warmUp(cloned = false): void {
     }
     prepareTables(t);
     runWorker(t, run, 0);
+    committedWrites(t);
+    prepareTables(t);
+    runSingle(t, allocateRun(t.n, 1));
     committedWrites(t);
     executeSequential(t);
   }
