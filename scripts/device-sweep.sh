@@ -54,11 +54,14 @@ fi
 
 if want runtime; then
 step "vm-runtime: Block-STM by thread count and conflict rate, and supervm run end to end with CPU vs GPU verification"
-timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4,8,16 --conflicts 0.01,0.1 --work-us 17.5 --repeats 5 --devices '' --json > "$out/block-stm.jsonl" 2> "$out/block-stm.err"
+timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4,8,16 --conflicts 0.01,0.1 --work-us 20 --repeats 5 --devices '' --json > "$out/block-stm.jsonl" 2> "$out/block-stm.err"
 {
-  for device in cpu gpu; do
+  # The state root follows --device unless --root-device says otherwise: "gpu-rootcpu" hashes it on the CPU.
+  for variant in cpu gpu gpu-rootcpu; do
     rm -rf /tmp/sv-run
-    timeout 120 $cli run --blocks 4 --txs 50000 --accounts 100000 --conflict 0.01 --work 0 --device $device --no-compare --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"transfers-e2e-$device\",\"row\":/; s/$/}/"
+    device=${variant%%-*}
+    extra=$([ "$variant" = gpu-rootcpu ] && echo "--root-device cpu")
+    timeout 120 $cli run --blocks 6 --txs 50000 --accounts 100000 --conflict 0.01 --work 0 --device $device $extra --no-compare --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"transfers-e2e-$variant\",\"row\":/; s/$/}/"
   done
 } > "$out/run.jsonl" 2> "$out/run.err"
 fi
