@@ -15,8 +15,6 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** `high` runs ahead of every queued `normal` task (see TaskPriority). Default `normal`. */
   priority?: TaskPriority | undefined;
-  /** Whether a normal task that claims parts stops claiming while high-priority tasks wait. Default true. */
-  yieldToHigh?: boolean | undefined;
 }
 
 function positiveInteger(value: unknown, name: string): void {
@@ -72,14 +70,14 @@ export class WorkerPool {
   /**
    * Runs one task; waits (backpressure) instead of failing when the queue is
    * full. A normal task that claims parts gives its worker up to queued
-   * high-priority tasks between parts, unless `yieldToHigh` is false.
+   * high-priority tasks after a part.
    */
   async run(task: WorkerTask, options: RunOptions = {}): Promise<number> {
-    const { signal, priority = 'normal', yieldToHigh = true } = options;
+    const { signal, priority = 'normal' } = options;
     while (this.#piscina.queueSize >= this.maxQueue) await once(this.#piscina, 'drain', signal ? { signal } : {});
     // The queue reads the lane from the task object; symbol keys are not posted to the worker.
     const queued =
-      priority === 'high' ? { ...task, [QUEUE_OPTIONS]: { priority } satisfies QueueOptions } : yieldToHigh && task.parts ? { ...task, yieldWhile: this.#highWaiting } : task;
+      priority === 'high' ? { ...task, [QUEUE_OPTIONS]: { priority } satisfies QueueOptions } : task.parts ? { ...task, yieldWhile: this.#highWaiting } : task;
     return this.#piscina.run(queued, signal ? { signal } : {});
   }
 

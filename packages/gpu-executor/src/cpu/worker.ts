@@ -32,7 +32,7 @@ export interface WorkerTask {
   end: number;
   /** Parts to claim until none is left; `start` and `end` are then ignored. */
   parts?: PartClaims;
-  /** Set by the pool on normal-priority tasks: above 0 while high-priority tasks wait, and claiming stops at the next part. */
+  /** Set by the pool on normal-priority tasks: above 0 while high-priority tasks wait, and claiming stops after the current part. */
   yieldWhile?: Int32Array;
 }
 
@@ -62,7 +62,8 @@ export default async function runRange(task: WorkerTask): Promise<number> {
   const { bounds, control } = parts;
   const count = bounds.length - 1;
   let ran = 0;
-  while (Atomics.load(control, STOP) === 0 && !(yieldWhile !== undefined && Atomics.load(yieldWhile, 0) > 0)) {
+  // At least one part per task, so every task moves the batch on; then none while high-priority tasks wait.
+  while (Atomics.load(control, STOP) === 0 && !(ran > 0 && yieldWhile !== undefined && Atomics.load(yieldWhile, 0) > 0)) {
     const p = Atomics.add(control, NEXT_PART, 1);
     if (p >= count) break;
     try {

@@ -3,9 +3,10 @@ import type { Kernel } from '../kernels/kernel.js';
 import type { DeviceChoice, DeviceKind, ExecResult, ExecStats, ExecuteOptions, Executor } from '../types.js';
 import { ThresholdStrategy, validateHybridStrategy, type HybridStrategy, type RoutingDecision, type RoutingStrategy } from './strategy.js';
 
-/** An executor the scheduler can drive: it knows its kernel. */
+/** An executor the scheduler can drive: it knows its kernel, and may say which output it fills fastest. */
 export interface SchedulableExecutor<I, O> extends Executor<I, O> {
   readonly kernel?: Kernel<I, O> | undefined;
+  createOutput?(items: number): O;
 }
 
 export interface SchedulerOptions {
@@ -97,9 +98,9 @@ export class HybridScheduler<I, O> {
     const work = kernel.work?.(validated, 0, items) ?? items;
     const decision = this.#decide(device, items, work);
     this.#onDecision?.(kernel.name, decision.device, this.strategy.name);
-    // A plain output on every route: the pool stages its writes in reused shared scratch, where a
-    // fresh shared output would cost page faults per batch (300 us for SHA-256 10K on the dev VM).
-    const output = kernel.createOutput(items);
+    // The GPU unpacks into any output; the pool says which it fills fastest (shared and in place
+    // when large, else plain through reused scratch: a fresh shared buffer costs page faults).
+    const output = decision.device === 'gpu' ? kernel.createOutput(items) : (this.#cpu.createOutput?.(items) ?? kernel.createOutput(items));
     const t0 = performance.now();
     let stats: ExecStats;
     if (decision.device === 'split') {
