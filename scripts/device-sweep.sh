@@ -61,7 +61,7 @@ timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4
     rm -rf /tmp/sv-run
     device=${variant%%-*}
     extra=$([ "$variant" = gpu-rootcpu ] && echo "--root-device cpu")
-    timeout 120 $cli run --blocks 6 --txs 50000 --accounts 100000 --conflict 0.01 --work 0 --device $device $extra --no-compare --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"transfers-e2e-$variant\",\"row\":/; s/$/}/"
+    timeout 120 $cli run --blocks 8 --txs 50000 --accounts 100000 --conflict 0.01 --work 0 --device $device $extra --no-compare --data /tmp/sv-run --json | sed "s/^/{\"sweep\":\"transfers-e2e-$variant\",\"row\":/; s/$/}/"
   done
 } > "$out/run.jsonl" 2> "$out/run.err"
 fi
