@@ -6,6 +6,7 @@ import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
 import { PriorityTaskQueue, QUEUE_OPTIONS } from '../src/cpu/priority-queue.js';
 import { toShared } from '../src/cpu/shared-memory.js';
 import { sharedScratch } from '../src/cpu/shared-scratch.js';
+import runRange, { type WorkerTask } from '../src/cpu/worker.js';
 import { WorkerPool } from '../src/cpu/worker-pool.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
 import { WebGpuExecutor } from '../src/gpu/webgpu-executor.js';
@@ -119,6 +120,21 @@ describe('ParallelCpuExecutor', () => {
     } finally {
       await one.close();
     }
+  });
+
+  test('a batch ends when its parts are done, not when a task that has yet to start is', async () => {
+    // A pool whose second task never starts (as a worker still loading the kernel module for the
+    // first time would be, for a while); the first claims every part in this thread.
+    let calls = 0;
+    const stuck = {
+      threads: 2,
+      closed: false,
+      run: (task: WorkerTask): Promise<number> => (++calls === 2 ? new Promise<number>(() => {}) : runRange(task)),
+    };
+    const x = { a: toShared(input(5000).a), b: toShared(input(5000).b) };
+    const { output } = await new ParallelCpuExecutor(vectorAdd, { pool: stuck as unknown as WorkerPool, minTaskNs: 0 }).execute(x);
+    assert.equal(calls, 2);
+    assert.deepEqual(output, (await new CpuMapExecutor(vectorAdd).execute(x)).output);
   });
 
   test('abort during a batch stops its workers at the next part', async () => {

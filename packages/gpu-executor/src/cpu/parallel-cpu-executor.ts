@@ -5,7 +5,7 @@ import type { ExecResult, ExecStats, ExecuteOptions, Executor, RangeOptions } fr
 import { createSharedOutput, isShared, outputBytes, stageColumns } from './shared-memory.js';
 import { sharedScratch } from './shared-scratch.js';
 import type { TaskPriority } from './priority-queue.js';
-import { NEXT_PART, STOP, type PartClaims, type WorkerTask } from './worker.js';
+import { NEXT_PART, PARTS_DONE, STOP, type PartClaims, type WorkerTask } from './worker.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface ParallelCpuExecutorOptions {
@@ -135,11 +135,13 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
    * Runs the parts between `bounds`: one slot per thread keeps a claiming task
    * on the pool until no part is left. A task that gave its worker up to a
    * high-priority one (after at least one part) is queued again at once, behind
-   * it; no slot waits for the others.
+   * it; no slot waits for the others. The batch is over when every part is
+   * done, even if a task is still on its way (a worker loading the kernel
+   * module for the first time): it will find nothing to claim.
    */
   async #claimAll(task: Omit<WorkerTask, 'parts'>, bounds: number[], priority: TaskPriority | undefined, signal: AbortSignal | undefined): Promise<void> {
     const parts = bounds.length - 1;
-    const claims: PartClaims = { bounds: new Uint32Array(new SharedArrayBuffer(4 * bounds.length)), control: new Int32Array(new SharedArrayBuffer(8)) };
+    const claims: PartClaims = { bounds: new Uint32Array(new SharedArrayBuffer(4 * bounds.length)), control: new Int32Array(new SharedArrayBuffer(12)) };
     claims.bounds.set(bounds);
     const { control } = claims;
     // Abort stops the claimers after their current part. Not piscina's abort, which would
@@ -149,6 +151,8 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     };
     signal?.addEventListener('abort', stop, { once: true });
     let failure: { reason: unknown } | undefined;
+    let allDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => (allDone = resolve));
     const slot = async (): Promise<void> => {
       while (Atomics.load(control, NEXT_PART) < parts && failure === undefined && !signal?.aborted) {
         try {
@@ -157,10 +161,12 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
           failure ??= { reason };
           Atomics.store(control, STOP, 1);
         }
+        if (Atomics.load(control, PARTS_DONE) === parts) allDone();
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.min(this.#pool.threads, parts) }, slot));
+      // After an abort or a failure, every task is waited for: a part still running writes the output.
+      await Promise.race([done, Promise.all(Array.from({ length: Math.min(this.#pool.threads, parts) }, slot))]);
     } finally {
       signal?.removeEventListener('abort', stop);
     }

@@ -8,6 +8,7 @@ import type { Columns, ColumnarKernel } from '../kernels/kernel.js';
 /** Words of a batch's `PartClaims.control`. */
 export const NEXT_PART = 0;
 export const STOP = 1;
+export const PARTS_DONE = 2;
 
 /**
  * The parts of one batch, claimed by workers in shared memory: a worker that
@@ -17,7 +18,7 @@ export const STOP = 1;
 export interface PartClaims {
   /** Part p is items bounds[p] .. bounds[p + 1]. */
   bounds: Uint32Array;
-  /** [NEXT_PART]: the next part to claim (atomic add); [STOP]: 1 once the batch failed or was aborted. */
+  /** [NEXT_PART]: the next part to claim (atomic add); [STOP]: 1 once the batch failed or was aborted; [PARTS_DONE]: parts finished. */
   control: Int32Array;
 }
 
@@ -73,6 +74,7 @@ export default async function runRange(task: WorkerTask): Promise<number> {
       throw err;
     }
     ran += bounds[p + 1]! - bounds[p]!;
+    Atomics.add(control, PARTS_DONE, 1);
   }
   return ran;
 }
