@@ -1,0 +1,62 @@
+// What `auto` adds over a forced device on SHA-256 10K, bisected: the same GPU and
+// pool executors behind schedulers whose strategies differ only in decide or observe.
+// Run after `supervm calibrate` (the cost-model variants load its models). Prints one JSON object.
+// Usage: node scripts/auto-overhead.mjs [rounds]
+import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
+import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
+
+const rounds = Number(process.argv[2] ?? 200);
+const n = 10_000;
+const input = shareColumns({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
+const runtime = new Runtime();
+await runtime.info();
+const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });
+const cpu = new ParallelCpuExecutor(kernel, { pool: runtime.pool });
+const store = () => {
+  const s = new ModelStore();
+  s.load();
+  const adapter = runtime.devices?.context?.adapter;
+  if (adapter) s.setGpu(adapter);
+  return s;
+};
+const costModel = () => new CostModelStrategy(kernel, { store: store() });
+// decide of the cost model, observe dropped; and the reverse.
+const decideOnly = () => {
+  const s = costModel();
+  return { name: 'decide-only', decide: (c) => s.decide(c) };
+};
+const observeOnly = () => {
+  const s = costModel();
+  return { name: 'observe-only', decide: () => ({ device: 'gpu', reason: 'fixed' }), observe: (x) => s.observe(x) };
+};
+const schedulers = {
+  threshold: new HybridScheduler(cpu, gpu, { strategy: new ThresholdStrategy(1) }),
+  'cost-model': new HybridScheduler(cpu, gpu, { strategy: costModel() }),
+  'decide-only': new HybridScheduler(cpu, gpu, { strategy: decideOnly() }),
+  'observe-only': new HybridScheduler(cpu, gpu, { strategy: observeOnly() }),
+};
+const variants = { 'gpu.execute': () => gpu.execute(input), 'forced gpu': () => schedulers.threshold.execute(input, { device: 'gpu' }) };
+for (const [name, s] of Object.entries(schedulers)) variants[`auto ${name}`] = () => s.execute(input);
+const runtimeScheduler = await runtime.scheduler(kernel);
+variants['runtime auto'] = () => runtimeScheduler.execute(input);
+variants['runtime forced gpu'] = () => runtimeScheduler.execute(input, { device: 'gpu' });
+const names = Object.keys(variants);
+const times = Object.fromEntries(names.map((k) => [k, []]));
+const inner = Object.fromEntries(names.map((k) => [k, []]));
+const routes = Object.fromEntries(names.map((k) => [k, {}]));
+for (let r = 0; r < rounds + 10; r++) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[(r + i) % names.length];
+    const t = performance.now();
+    const { stats } = await variants[name]();
+    const ms = performance.now() - t;
+    if (r < 10) continue;
+    times[name].push(ms);
+    inner[name].push(stats.durationMs);
+    routes[name][stats.backend] = (routes[name][stats.backend] ?? 0) + 1;
+  }
+}
+const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
+console.log(JSON.stringify({ rounds, variants: names.map((name) => ({ name, medianMs: +q(times[name], 0.5).toFixed(4), p10Ms: +q(times[name], 0.1).toFixed(4), innerMedianMs: +q(inner[name], 0.5).toFixed(4), routes: routes[name] })) }, null, 1));
+for (const s of Object.values(schedulers)) await s.close();
+await runtime.close();
