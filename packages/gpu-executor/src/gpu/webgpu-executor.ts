@@ -293,8 +293,8 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
   /**
    * Shared columns and records for packing on the pool, when the kernel has a
    * host pack, a pool was given and the batch is worth a worker round trip.
-   * During co-execution the pool also runs the CPU part; it keeps at most two
-   * parts per thread queued, so packing interleaves with it instead of waiting.
+   * During co-execution the pool also runs the CPU part; packing runs at high
+   * priority, and the CPU part's workers give way to it after each part.
    */
   #poolPack(input: I, items: number): PoolPack | undefined {
     const hostPack = this.#gpu.hostPack;
