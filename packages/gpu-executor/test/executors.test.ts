@@ -5,7 +5,7 @@ import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
 import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
 import { PriorityTaskQueue, QUEUE_OPTIONS } from '../src/cpu/priority-queue.js';
 import { toShared } from '../src/cpu/shared-memory.js';
-import { sharedScratch } from '../src/cpu/shared-scratch.js';
+import { SharedScratch, sharedScratch } from '../src/cpu/shared-scratch.js';
 import runRange, { type WorkerTask } from '../src/cpu/worker.js';
 import { WorkerPool } from '../src/cpu/worker-pool.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
@@ -157,6 +157,36 @@ describe('ParallelCpuExecutor', () => {
     } finally {
       await one.close();
     }
+  });
+
+  test('createOutput: shared and written in place from 1 MiB, plain below', () => {
+    const parallel = new ParallelCpuExecutor(vectorAdd, { pool });
+    assert.ok(!(parallel.createOutput(1000).buffer instanceof SharedArrayBuffer));
+    assert.ok(!(parallel.createOutput((1 << 18) - 1).buffer instanceof SharedArrayBuffer));
+    const large = parallel.createOutput(1 << 18); // 1 MiB of f32
+    assert.ok(large.buffer instanceof SharedArrayBuffer);
+    assert.equal(large.length, 1 << 18);
+  });
+
+  test('SharedScratch reuses buffers by power-of-two size class, within its retention cap', () => {
+    const scratch = new SharedScratch(1 << 20);
+    const small = scratch.acquire(1000);
+    assert.equal(small.byteLength, 1000, 'below 64 KiB: a fresh buffer of the exact size');
+    scratch.release(small);
+    assert.equal(scratch.retainedBytes, 0);
+    const a = scratch.acquire(100_000);
+    assert.equal(a.byteLength, 131_072);
+    scratch.release(a);
+    assert.equal(scratch.retainedBytes, 131_072);
+    assert.equal(scratch.acquire(70_000), a, 'the same class comes back');
+    assert.equal(scratch.retainedBytes, 0);
+    assert.notEqual(scratch.acquire(70_000), a, 'a buffer is handed out once');
+    // Past the cap a release is dropped.
+    const big = scratch.acquire(600_000);
+    const big2 = scratch.acquire(600_000);
+    scratch.release(big);
+    scratch.release(big2);
+    assert.equal(scratch.retainedBytes, 1 << 20);
   });
 
   test('the priority queue takes high tasks first and keeps FIFO order within each lane', () => {
