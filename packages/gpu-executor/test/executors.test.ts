@@ -159,6 +159,21 @@ describe('ParallelCpuExecutor', () => {
     }
   });
 
+  test('closing the pool lets submitted tasks finish first', async () => {
+    const one = new WorkerPool({ threads: 1 });
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const values = toShared(Int32Array.from({ length: 2 }, (_, i) => i + 1));
+    const output = new SharedArrayBuffer(8);
+    const running = one.run({ moduleUrl: gateKernel.moduleUrl, columns: { gate, values }, output, items: 2, start: 0, end: 2 });
+    while (Atomics.load(gate, 1) === 0) await new Promise((r) => setTimeout(r, 1));
+    const closing = one.close();
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    assert.equal(await running, 2);
+    await closing;
+    assert.deepEqual([...new Int32Array(output)], [2, 4]);
+  });
+
   test('createOutput: shared and written in place from 1 MiB, plain below', () => {
     const parallel = new ParallelCpuExecutor(vectorAdd, { pool });
     assert.ok(!(parallel.createOutput(1000).buffer instanceof SharedArrayBuffer));

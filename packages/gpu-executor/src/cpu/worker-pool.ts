@@ -34,6 +34,8 @@ export class WorkerPool {
   readonly #piscina: Piscina<WorkerTask, number>;
   /** High-priority tasks queued, shared with the workers (see PriorityTaskQueue). */
   readonly #highWaiting = new Int32Array(new SharedArrayBuffer(4));
+  /** Tasks submitted and not settled: close() waits for them. */
+  readonly #inFlight = new Set<Promise<number>>();
   #closed = false;
 
   constructor(options: WorkerPoolOptions = {}) {
@@ -78,12 +80,25 @@ export class WorkerPool {
     // The queue reads the lane from the task object; symbol keys are not posted to the worker.
     const queued =
       priority === 'high' ? { ...task, [QUEUE_OPTIONS]: { priority } satisfies QueueOptions } : task.parts ? { ...task, yieldWhile: this.#highWaiting } : task;
-    return this.#piscina.run(queued, signal ? { signal } : {});
+    const running = this.#piscina.run(queued, signal ? { signal } : {});
+    this.#inFlight.add(running);
+    try {
+      return await running;
+    } finally {
+      this.#inFlight.delete(running);
+    }
   }
 
+  /**
+   * Lets the tasks already submitted finish, then stops the workers. A batch
+   * can be over while one of its claiming tasks is still on its way to a
+   * worker (it finds nothing to claim); destroyed under it, piscina would
+   * throw on its late reply.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
     await this.#piscina.destroy();
   }
 }
