@@ -125,7 +125,8 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
         (output as TypedArray).set((target as TypedArray).subarray(start * w, end * w) as never, start * w);
       }
     } finally {
-      // Every claimer has returned (abort and failure included): no worker still uses these.
+      // No part is running now (after an abort or a failure every task was waited for). A task still
+      // on its way finds no part to claim and reads or writes none of these buffers.
       for (const buffer of staged) sharedScratch.release(buffer);
     }
     return stats(Math.min(this.#pool.threads, bounds.length - 1));

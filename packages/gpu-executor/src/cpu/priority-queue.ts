@@ -22,8 +22,8 @@ const laneOf = (task: QueuedTask): TaskPriority =>
 /**
  * Piscina task queue with two FIFO lanes: a worker that frees up takes the
  * oldest high task first. `highWaiting[0]` (shared with the workers) holds the
- * number of high tasks queued, so normal tasks that claim many parts stop at
- * the next one and free their worker.
+ * number of high tasks queued, so a normal task that claims parts stops after
+ * its current one (it runs one at least) and frees its worker.
  */
 export class PriorityTaskQueue implements TaskQueue {
   readonly #high = new FixedQueue();
