@@ -209,20 +209,25 @@ describe('the model store', () => {
     assert.ok(predict(after!, 4096) > predict(before, 4096));
   });
 
-  test('a batch far off its prediction refits at once, and its bucket corrects the prediction there', () => {
+  test('a new bucket far off the curve corrects itself at once; two misses in a row in a known bucket refit', () => {
     const store = new ModelStore({ path: false, samplesPerBucket: 8 });
     for (let b = 0; b < 8; b++) for (let k = 0; k < 8; k++) store.observe('k', 'cpu', 2 ** (8 + b) + k, (2 ** (8 + b) + k) * 1e-4);
     const before = store.model('k', 'cpu')!;
-    // 4x slower at 2^20 (outside the samples): one batch is enough to refit.
+    // 4x slower at 2^20 (outside the samples): its bucket's correction takes it from the first batch.
     const w = 2 ** 20;
     assert.ok(Math.abs(store.predict('k', 'cpu', w)! / (w * 1e-4) - 1) < 0.01);
     store.observe('k', 'cpu', w, w * 4e-4);
+    assert.ok(Math.abs(store.predict('k', 'cpu', w)! / (w * 4e-4) - 1) < 0.05, `${store.predict('k', 'cpu', w)}`);
+    assert.equal(store.model('k', 'cpu'), before);
+    // 4x slower at 2^12, a bucket of on-time samples: the first could be a hiccup, the second refits.
+    const known = 2 ** 12;
+    store.observe('k', 'cpu', known, known * 4e-4);
+    assert.equal(store.model('k', 'cpu'), before);
+    store.observe('k', 'cpu', known, known * 4e-4);
     assert.notEqual(store.model('k', 'cpu'), before);
-    // The global fit barely moves (one sample among 65); the bucket's median ratio decides near w.
-    store.observe('k', 'cpu', w, w * 4e-4);
     assert.ok(Math.abs(store.predict('k', 'cpu', w)! / (w * 4e-4) - 1) < 0.05, `${store.predict('k', 'cpu', w)}`);
     // Elsewhere the model is untouched by that bucket.
-    assert.ok(Math.abs(store.predict('k', 'cpu', 2 ** 12)! / (2 ** 12 * 1e-4) - 1) < 0.05);
+    assert.ok(Math.abs(store.predict('k', 'cpu', 2 ** 14)! / (2 ** 14 * 1e-4) - 1) < 0.05);
   });
 
   test('far past its samples, a device predicted within 4x of the best runs once, then its real time decides', () => {
@@ -320,6 +325,20 @@ describe('the model store', () => {
     // ...which runs at the usual GPU speed: back to the CPU, no further checks.
     s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 2e-5 });
     for (let i = 0; i < 3; i++) assert.match(s.decide(at).reason, /^earliest finish/);
+  });
+
+  test('a lone hiccup (a batch 3x slow between on-time ones) does not refit the curve', () => {
+    const store = new ModelStore({ path: false, samplesPerBucket: 8 });
+    for (let b = 0; b < 8; b++) for (let k = 0; k < 8; k++) store.observe('k', 'gpu', 2 ** (8 + b) + k, 0.4 + (2 ** (8 + b) + k) * 1e-6);
+    const w = 2 ** 12;
+    const before = store.model('k', 'gpu');
+    const refits = store.refits;
+    for (let i = 0; i < 40; i++) {
+      store.observe('k', 'gpu', w, (0.4 + w * 1e-6) * (i % 10 === 5 ? 3 : 1));
+      store.predict('k', 'gpu', w);
+    }
+    assert.equal(store.refits, refits);
+    assert.equal(store.model('k', 'gpu'), before);
   });
 
   test('a size its curve misfits is corrected by its bucket, not refitted after every batch', () => {

@@ -37,7 +37,10 @@ export interface FitOptions {
 
 /** Smallest time a sample may claim, so relative errors stay finite. */
 const MIN_MS = 1e-6;
-const B_STEP = 0.025;
+/** Grid step of the exponent search; golden-section search then refines within one step. */
+const B_STEP = 0.05;
+/** Golden-section steps: the bracket (2 * B_STEP) shrinks by 0.618 each, to ~1e-6 after 24. */
+const GOLDEN_STEPS = 24;
 
 export function predict(model: PowerModel, work: number): number {
   return model.a * Math.pow(Math.max(work, 0), model.b) + model.c;
@@ -49,22 +52,25 @@ interface LinearFit {
   sse: number;
 }
 
-/** Best (a, c) for a fixed b: minimizes sum(((a * x_i + c) / t_i - 1)^2) with a > 0, c >= 0. */
-function fitLinear(x: readonly number[], t: readonly number[]): LinearFit {
+/**
+ * Best (a, c) for a fixed b: minimizes sum(((a * x_i + c) / t_i - 1)^2) with a > 0, c >= 0.
+ * `u` holds 1 / t_i; only the first `n` entries of `x` and `u` are read.
+ */
+function fitLinear(x: Float64Array, u: Float64Array, n: number): LinearFit {
   let sxx = 0;
   let sx = 0;
   let s1 = 0;
   let sxt = 0;
   let st = 0;
-  for (let i = 0; i < x.length; i++) {
-    const u = 1 / t[i]!;
-    const u2 = u * u;
+  for (let i = 0; i < n; i++) {
+    const ui = u[i]!;
+    const u2 = ui * ui;
     const xi = x[i]!;
     sxx += u2 * xi * xi;
     sx += u2 * xi;
     s1 += u2;
-    sxt += u * xi;
-    st += u;
+    sxt += ui * xi;
+    st += ui;
   }
   const det = sxx * s1 - sx * sx;
   let a = det > 0 ? (sxt * s1 - sx * st) / det : 0;
@@ -80,40 +86,80 @@ function fitLinear(x: readonly number[], t: readonly number[]): LinearFit {
     c = Math.max(0, (st - a * sx) / s1);
   }
   let sse = 0;
-  for (let i = 0; i < x.length; i++) {
-    const r = (a * x[i]! + c) / t[i]! - 1;
+  for (let i = 0; i < n; i++) {
+    const r = (a * x[i]! + c) * u[i]! - 1;
     sse += r * r;
   }
   return { a, c, sse };
 }
 
+/**
+ * Scratch columns of a fit, grown to the largest sample count seen. A fit runs
+ * ~60 linear solves; allocating per solve was most of its cost (a refit of 256
+ * samples took ~1 ms on the dev box, now ~0.15 ms: scripts/cost-model-overhead.mjs).
+ */
+let logW = new Float64Array(0);
+let invT = new Float64Array(0);
+let xb = new Float64Array(0);
+
 function fitOnce(samples: readonly CostSample[], bMin: number, bMax: number): FittedModel {
-  // Work normalized by its geometric mean keeps w^b well scaled for any b.
+  const n = samples.length;
+  if (logW.length < n) {
+    const size = Math.max(n, 2 * logW.length, 64);
+    logW = new Float64Array(size);
+    invT = new Float64Array(size);
+    xb = new Float64Array(size);
+  }
+  // Work normalized by its geometric mean keeps w^b well scaled for any b; w^b = exp(b ln w).
   let logSum = 0;
-  for (const s of samples) logSum += Math.log(Math.max(s.work, 1));
-  const w0 = Math.exp(logSum / samples.length);
-  const norm = samples.map((s) => Math.max(s.work, 0) / w0);
-  const t = samples.map((s) => Math.max(s.ms, MIN_MS));
-  const at = (b: number): LinearFit => fitLinear(norm.map((w) => Math.pow(w, b)), t);
+  for (let i = 0; i < n; i++) {
+    const s = samples[i]!;
+    logSum += Math.log(Math.max(s.work, 1));
+    invT[i] = 1 / Math.max(s.ms, MIN_MS);
+  }
+  const lw0 = logSum / n;
+  for (let i = 0; i < n; i++) {
+    const w = samples[i]!.work;
+    logW[i] = w > 0 ? Math.log(w) - lw0 : -Infinity;
+  }
+  const at = (b: number): LinearFit => {
+    for (let i = 0; i < n; i++) xb[i] = Math.exp(b * logW[i]!);
+    return fitLinear(xb, invT, n);
+  };
 
   let bestB = bMin;
   let best = at(bMin);
-  for (let b = bMin + B_STEP; b <= bMax + 1e-9; b += B_STEP) {
+  const steps = Math.round((bMax - bMin) / B_STEP);
+  for (let k = 1; k <= steps; k++) {
+    const b = bMin + k * B_STEP;
     const fit = at(b);
     if (fit.sse < best.sse) {
       best = fit;
       bestB = b;
     }
   }
-  // Golden-section search within one grid step either side.
+  // Golden-section search within one grid step either side, one new point per step.
   let lo = Math.max(bMin, bestB - B_STEP);
   let hi = Math.min(bMax, bestB + B_STEP);
   const g = (Math.sqrt(5) - 1) / 2;
-  for (let i = 0; i < 30; i++) {
-    const m1 = hi - g * (hi - lo);
-    const m2 = lo + g * (hi - lo);
-    if (at(m1).sse <= at(m2).sse) hi = m2;
-    else lo = m1;
+  let m1 = hi - g * (hi - lo);
+  let m2 = lo + g * (hi - lo);
+  let f1 = at(m1).sse;
+  let f2 = at(m2).sse;
+  for (let i = 0; i < GOLDEN_STEPS; i++) {
+    if (f1 <= f2) {
+      hi = m2;
+      m2 = m1;
+      f2 = f1;
+      m1 = hi - g * (hi - lo);
+      f1 = at(m1).sse;
+    } else {
+      lo = m1;
+      m1 = m2;
+      f1 = f2;
+      m2 = lo + g * (hi - lo);
+      f2 = at(m2).sse;
+    }
   }
   const refined = at((lo + hi) / 2);
   if (refined.sse < best.sse) {
@@ -121,11 +167,11 @@ function fitOnce(samples: readonly CostSample[], bMin: number, bMax: number): Fi
     bestB = (lo + hi) / 2;
   }
   return {
-    a: best.a / Math.pow(w0, bestB),
+    a: best.a / Math.exp(bestB * lw0),
     b: bestB,
     c: best.c,
-    samples: samples.length,
-    rmsRelError: Math.sqrt(best.sse / samples.length),
+    samples: n,
+    rmsRelError: Math.sqrt(best.sse / n),
   };
 }
 

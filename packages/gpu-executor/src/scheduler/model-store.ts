@@ -87,8 +87,9 @@ interface Entry {
   stale: boolean;
   /** How many. */
   sinceFit: number;
-  /** A sample since the fit missed its prediction by more than MISS_RATIO: refit now. */
-  missed: boolean;
+  /** Consecutive samples of one bucket (`missBucket`) off their prediction by more than MISS_RATIO; MISSES_TO_REFIT refit now. */
+  misses: number;
+  missBucket: number;
 }
 
 /**
@@ -96,14 +97,21 @@ interface Entry {
  * which routing a 10K-hash batch on the H100 (0.5 ms) cannot afford after
  * every batch, nor every tenth (observe + decide averaged 127 us here with
  * refits at an eighth). Predictions near recent batches come from their
- * bucket's correction (`localModel`), and a batch far off its prediction
- * refits at once (MISS_RATIO), so the global curve is refitted only once new
- * samples match the ones it was fitted on: always while it has few, every
- * ~85 batches once its buckets are full.
+ * bucket's correction (`localModel`), and batches far off their prediction
+ * twice in a row refit at once (MISS_RATIO), so the global curve is refitted
+ * only once new samples match the ones it was fitted on: always while it has
+ * few, every ~85 batches once its buckets are full.
  */
 const REFIT_FRACTION = 1;
-/** A batch this many times slower or faster than its model predicted makes the model refit at once. */
+/** A batch this many times slower or faster than its model predicted is a miss. */
 const MISS_RATIO = 2;
+/**
+ * Misses in a row, at one size, that refit at once. One is not enough: a GC pause or a driver
+ * hiccup triples a 0.5 ms GPU batch now and then, and with a refit on every
+ * single miss, 3 % of such batches refitted a 256-sample store each (H100
+ * profile of SHA-256 10K: refits were ~30 us of every routed batch).
+ */
+const MISSES_TO_REFIT = 2;
 /** The local correction of a prediction: the median ratio of the last this many samples of its bucket. */
 const LOCAL_SAMPLES = 3;
 /** Bounds of a local correction factor (a bucket cannot turn a model into nonsense). */
@@ -111,7 +119,7 @@ const MAX_CORRECTION = 16;
 
 function dueForRefit(entry: Entry): boolean {
   if (!entry.stale) return false;
-  if (entry.fit === undefined || entry.missed) return true;
+  if (entry.fit === undefined || entry.misses >= MISSES_TO_REFIT) return true;
   let samples = 0;
   for (const list of entry.buckets.values()) samples += list.length;
   return entry.sinceFit >= Math.max(1, Math.floor(samples / REFIT_FRACTION));
@@ -121,14 +129,26 @@ function refit(entry: Entry): void {
   entry.fit = fitPowerModel([...entry.buckets.values()].flat());
   entry.stale = false;
   entry.sinceFit = 0;
-  entry.missed = false;
+  entry.misses = 0;
 }
 
 /** The median observed/predicted ratio of a bucket's last LOCAL_SAMPLES samples, within 1/16..16; 1 for none. */
 function localCorrection(model: FittedModel, bucket: readonly CostSample[]): number {
-  if (bucket.length === 0) return 1;
-  const ratios = bucket.slice(-LOCAL_SAMPLES).map((s) => s.ms / Math.max(predict(model, s.work), Number.MIN_VALUE)).sort((x, y) => x - y);
-  return Math.min(Math.max(ratios[(ratios.length - 1) >> 1]!, 1 / MAX_CORRECTION), MAX_CORRECTION);
+  const n = Math.min(bucket.length, LOCAL_SAMPLES);
+  if (n === 0) return 1;
+  // Runs on every prediction: the median of at most three ratios, without allocating.
+  const ratio = (s: CostSample): number => s.ms / Math.max(predict(model, s.work), Number.MIN_VALUE);
+  const end = bucket.length;
+  let median: number;
+  if (n === 1) median = ratio(bucket[end - 1]!);
+  else if (n === 2) median = Math.min(ratio(bucket[end - 1]!), ratio(bucket[end - 2]!));
+  else {
+    const x = ratio(bucket[end - 1]!);
+    const y = ratio(bucket[end - 2]!);
+    const z = ratio(bucket[end - 3]!);
+    median = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+  }
+  return Math.min(Math.max(median, 1 / MAX_CORRECTION), MAX_CORRECTION);
 }
 
 /** The model scaled by `k` (a * w^b + c, both terms): predicts k times the time. */
@@ -232,7 +252,7 @@ export class ModelStore {
     const key = this.#key(fingerprint, kernel, device);
     entry = this.#entries.get(key);
     if (entry === undefined && create) {
-      entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, missed: false };
+      entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, misses: 0, missBucket: 0 };
       this.#entries.set(key, entry);
     }
     if (entry !== undefined) this.#current.set(local, entry);
@@ -261,7 +281,12 @@ export class ModelStore {
     if (entry.fit !== undefined) {
       const predicted = predict(entry.fit, sample.work) * localCorrection(entry.fit, list);
       const ratio = sample.ms / Math.max(predicted, Number.MIN_VALUE);
-      if (ratio > MISS_RATIO || ratio < 1 / MISS_RATIO) entry.missed = true;
+      if (ratio <= MISS_RATIO && ratio >= 1 / MISS_RATIO) entry.misses = 0;
+      else if (entry.misses > 0 && entry.missBucket === b) entry.misses++;
+      else {
+        entry.misses = 1;
+        entry.missBucket = b;
+      }
     }
     list.push(sample);
     if (list.length > this.#samplesPerBucket) list.shift();
@@ -308,8 +333,13 @@ export class ModelStore {
   isTrusted(kernel: string, device: DeviceKind): boolean {
     const entry = this.#entry(kernel, device, false);
     if (entry === undefined || entry.buckets.size < this.#minBuckets) return false;
-    const keys = [...entry.buckets.keys()];
-    return Math.max(...keys) - Math.min(...keys) >= 2;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const b of entry.buckets.keys()) {
+      if (b < lo) lo = b;
+      if (b > hi) hi = b;
+    }
+    return hi - lo >= 2;
   }
 
   /** The fitted model, whether or not it is trusted yet (undefined below 2 samples). */
@@ -429,7 +459,7 @@ export class ModelStore {
       const key = this.#key(m.fingerprint, m.kernel, m.device);
       let entry = this.#entries.get(key);
       if (entry === undefined) {
-        entry = { kernel: m.kernel, device: m.device, fingerprint: m.fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, missed: false };
+        entry = { kernel: m.kernel, device: m.device, fingerprint: m.fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, misses: 0, missBucket: 0 };
         this.#entries.set(key, entry);
       }
       for (const [work, ms] of m.samples) if (work > 0) this.#add(entry, { work, ms });
