@@ -1,0 +1,56 @@
+// The worker pool of this build against another build's (a copy of an older
+// dist), on the same inputs in rotated rounds: one-thread time, each pool's
+// time, efficiency (one-thread / pool / threads) and the ratio old / new.
+// Usage: node scripts/pool-ab.mjs OTHER_DIST_INDEX_JS [rounds]
+//   e.g. node scripts/pool-ab.mjs node_modules/.old-dist/dist/src/index.js 15
+import { availableParallelism } from 'node:os';
+import * as current from '@supervm/gpu-executor';
+import { sha256Kernel, ed25519Kernel } from '@supervm/gpu-executor/kernels';
+import { signedBatch } from './ed25519-batch.mjs';
+
+const other = await import(new URL(process.argv[2], `file://${process.cwd()}/`).href);
+const otherKernels = await import(new URL(process.argv[2].replace(/index\.js$/, 'kernels/index.js'), `file://${process.cwd()}/`).href);
+const rounds = Number(process.argv[3] ?? 15);
+const threads = availableParallelism();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const shaInput = (n) => ({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
+
+const builds = {
+  this: { lib: current, kernels: { sha256: sha256Kernel, ed25519: ed25519Kernel } },
+  other: { lib: other, kernels: { sha256: otherKernels.sha256Kernel, ed25519: otherKernels.ed25519Kernel } },
+};
+for (const b of Object.values(builds)) b.pool = new b.lib.WorkerPool({ threads });
+const out = { threads, rounds, cases: [] };
+for (const [name, n, make] of [
+  ['sha256', 10_000, () => shaInput(10_000)],
+  ['sha256', 100_000, () => shaInput(100_000)],
+  ['ed25519', 1_000, () => signedBatch(1_000, { corruptEvery: 16 })],
+  ['ed25519', 8_192, () => signedBatch(8_192, { corruptEvery: 16 })],
+]) {
+  const input = current.shareColumns(make());
+  const one = new current.CpuMapExecutor(builds.this.kernels[name]);
+  const execs = Object.fromEntries(Object.entries(builds).map(([k, b]) => [k, new b.lib.ParallelCpuExecutor(b.kernels[name], { pool: b.pool })]));
+  const variants = { one: () => one.execute(input), ...Object.fromEntries(Object.entries(execs).map(([k, e]) => [k, () => e.execute(input)])) };
+  const names = Object.keys(variants);
+  const times = Object.fromEntries(names.map((k) => [k, []]));
+  const reps = name === 'ed25519' && n > 2000 ? Math.max(3, rounds >> 2) : rounds;
+  for (let r = 0; r < reps + 2; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const v = names[(r + i) % names.length];
+      const t = performance.now();
+      await variants[v]();
+      if (r >= 2) times[v].push(performance.now() - t);
+    }
+  }
+  const ms = Object.fromEntries(names.map((k) => [k, +median(times[k]).toFixed(3)]));
+  out.cases.push({
+    kernel: name,
+    items: n,
+    ms,
+    efficiency: { this: +(ms.one / ms.this / threads).toFixed(3), other: +(ms.one / ms.other / threads).toFixed(3) },
+    otherOverThis: +(ms.other / ms.this).toFixed(3),
+  });
+  console.error(JSON.stringify(out.cases.at(-1)));
+}
+for (const b of Object.values(builds)) await b.pool.close();
+console.log(JSON.stringify(out));
