@@ -3,7 +3,9 @@
 # Run through the device tool after `bash ../shared/gpu/device-prepare.sh`:
 #   carry [".device"], command: bash .device/run.sh bash scripts/device-sweep.sh
 # Writes everything under $OUT (or ./bench-results) and prints a short summary last.
-# SWEEP_STEPS picks steps (default all): tests pool overheads sched calibrate bench runtime phases.
+# SWEEP_STEPS picks steps (default all): tests pool ab overheads sched calibrate bench runtime phases.
+# "ab" compares the pool and the cost model with an older build copied to node_modules/.old-dist
+# (cp -r packages/gpu-executor/{dist,package.json} node_modules/.old-dist/ before the change).
 set -uo pipefail
 steps=" ${SWEEP_STEPS:-tests pool overheads sched calibrate bench runtime phases} "
 want() { [[ "$steps" == *" $1 "* ]]; }
@@ -30,6 +32,12 @@ if want pool; then
   timeout 150 node scripts/pool-scaling.mjs 3 > "$out/pool-scaling.json" 2> "$out/pool-scaling.err"
 fi
 
+if want ab && [ -f node_modules/.old-dist/dist/src/index.js ]; then
+  step "before / after in one run: the pool and the cost model of this build against node_modules/.old-dist"
+  timeout 120 node scripts/pool-ab.mjs node_modules/.old-dist/dist/src/index.js 21 > "$out/pool-ab.json" 2> "$out/pool-ab.err"
+  timeout 60 node scripts/cost-model-overhead.mjs 20000 node_modules/.old-dist/dist/src/index.js > "$out/cost-model-overhead.json" 2> "$out/cost-model-overhead.err"
+fi
+
 if want overheads; then
   step "fixed costs of a GPU batch: tiny round trip, copies into staging, ring uploads"
   timeout 180 node scripts/gpu-overheads.mjs 9 ${SWEEP_OVERHEADS:-tiny,copy,ring} > "$out/overheads.json" 2> "$out/overheads.err"
@@ -37,14 +45,16 @@ if want overheads; then
   GLIBC_TUNABLES=glibc.cpu.x86_non_temporal_threshold=0x400000 timeout 60 node scripts/gpu-overheads.mjs 9 copy > "$out/overheads-nt.json" 2> "$out/overheads-nt.err"
 fi
 
-if want sched; then
-  step "what the scheduler adds to a batch over the executor it calls"
-  timeout 90 node scripts/sched-overhead.mjs 60 > "$out/sched-overhead.json" 2> "$out/sched-overhead.err"
-fi
-
 if want calibrate; then
   step "supervm calibrate: fit the cost models auto routes by"
   timeout 120 $cli calibrate --quick > "$out/calibrate.txt" 2> "$out/calibrate.err"
+fi
+
+if want sched; then
+  # After calibrate: `auto` routes by the fitted models, as it does in the bench.
+  step "what the scheduler adds to a batch over the executor it calls, and what auto adds over forced"
+  timeout 90 node scripts/sched-overhead.mjs 60 > "$out/sched-overhead.json" 2> "$out/sched-overhead.err"
+  timeout 60 node scripts/auto-overhead.mjs 150 > "$out/auto-overhead.json" 2> "$out/auto-overhead.err"
 fi
 
 if want bench; then
@@ -84,6 +94,7 @@ node -e 'const r = require(process.argv[1]); console.log("scaling", r.scalingSta
 node -e 'const r = require(process.argv[1]); for (const k of ["tiny", "copy", "ring", "pack", "ed25519"]) for (const x of r[k] ?? []) console.log(k, JSON.stringify({ ...x, gpu: undefined }))' "$out/overheads.json"
 node -e 'const r = require(process.argv[1]); console.log(r.glibcTunables); for (const x of r.copy) console.log(JSON.stringify(x))' "$out/overheads-nt.json"
 node -e 'const r = require(process.argv[1]); for (const c of r.cases) console.log(c.kernel, c.items, "decide", c.decideUs, "us", JSON.stringify(c.variants.map((v) => [v.name, v.medianMs])))' "$out/sched-overhead.json"
+cat "$out/auto-overhead.json" 2>/dev/null; echo; cat "$out/pool-ab.json" 2>/dev/null; echo; node -e 'const r = require(process.argv[1]); console.log("cost model", JSON.stringify(r.results), r.ratio)' "$out/cost-model-overhead.json"
 cat "$out/bench.txt"
 cut -c1-400 "$out/block-stm.jsonl"
 cut -c1-600 "$out/run.jsonl"
