@@ -64,10 +64,11 @@ fi
 
 if want runtime; then
 step "vm-runtime: Block-STM by thread count and conflict rate, and supervm run end to end with CPU vs GPU verification"
-timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4,8,16 --conflicts 0.01,0.1 --work-us 20 --repeats 5 --devices '' --json > "$out/block-stm.jsonl" 2> "$out/block-stm.err"
+# SWEEP_BLOCKSTM=0 skips the Block-STM table; SWEEP_RUN_VARIANTS picks the end-to-end runs.
+[ "${SWEEP_BLOCKSTM:-1}" = 0 ] || timeout 120 node packages/vm-runtime/dist/src/bench.js --txs 20000 --threads 1,4,8,16 --conflicts 0.01,0.1 --work-us 20 --repeats 5 --devices '' --json > "$out/block-stm.jsonl" 2> "$out/block-stm.err"
 {
   # The state root follows --device unless --root-device says otherwise: "gpu-rootcpu" hashes it on the CPU.
-  for variant in cpu gpu gpu-rootcpu; do
+  for variant in ${SWEEP_RUN_VARIANTS:-cpu gpu gpu-rootcpu}; do
     rm -rf /tmp/sv-run
     device=${variant%%-*}
     extra=$([ "$variant" = gpu-rootcpu ] && echo "--root-device cpu")

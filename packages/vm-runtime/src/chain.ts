@@ -1,6 +1,6 @@
 import { ExecutorError, type DeviceChoice } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
-import { executePrepared, prepareBlock, receiptCodes, type BlockStats, type PreparedBlock, type StateDelta } from './hybrid.js';
+import { executePrepared, prepareBlock, receiptCodes, releasePrepared, type BlockStats, type PreparedBlock, type StateDelta } from './hybrid.js';
 import { balanceKey, nonceKey } from './keys.js';
 import { type ReceiptStatus } from './receipts.js';
 import { ChainState } from './state.js';
@@ -214,6 +214,8 @@ export class Chain {
     // Checked on submission: close() lets every block submitted before it finish and commit.
     this.#assertOpen();
     let prepared: Promise<PreparedBlock>;
+    // A block prepared here is this chain's alone: its buffers go back to the pool once it has executed.
+    const owned = !isPrepared(block);
     if (isPrepared(block)) {
       prepared = Promise.resolve(block);
     } else {
@@ -223,7 +225,7 @@ export class Chain {
       prepared = this.#verifying.then(verify, verify);
       this.#verifying = prepared.catch(() => undefined);
     }
-    return this.#committed(this.#serial(async () => this.#execute(await prepared, options)));
+    return this.#committed(this.#serial(async () => this.#execute(await prepared, options, owned)));
   }
 
   /**
@@ -241,7 +243,7 @@ export class Chain {
     return run;
   }
 
-  async #execute(prepared: PreparedBlock, options: ExecuteBlockOptions): Promise<Committing> {
+  async #execute(prepared: PreparedBlock, options: ExecuteBlockOptions, owned = false): Promise<Committing> {
     this.#assertHealthy();
     if (this.#height < 0) throw new Error('the chain has no genesis block');
     const result = await executePrepared(prepared, {
@@ -251,6 +253,8 @@ export class Chain {
       roots: this.#roots,
       compareSequential: options.compareSequential === true,
     });
+    // Nothing reads the block's decoding, layout or tables any more (the result holds none of them).
+    if (owned) releasePrepared(prepared);
     // The chain's root cache shares its state's key ids, so the result always carries the delta.
     if (!result.delta) throw new Error('a chain block produced no state delta: this is a bug');
     return this.#persist(result.delta, result.stateRoot, result.applyRoot, result.txIds, result.receipts, prepared.startedAt, result.stats, result.receiptCodes);

@@ -6,10 +6,12 @@
  * threads read live in SharedArrayBuffers, so the pools use them in place.
  */
 import { randomInt } from 'node:crypto';
+import { endianness } from 'node:os';
 import { KIND_CALL, KIND_SKIP, KIND_TRANSFER, allocateTxColumns, type TxColumns } from './block-stm/layout.js';
 import { CONTRACTS, contractId } from './contracts/index.js';
 import { contractKey } from './keys.js';
 import { Receipt } from './receipts.js';
+import { giveShared, sharedArray, takeShared } from './shared-buffers.js';
 import type { ChainState } from './state.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, TX_VERSION, decodeTransaction, type Transaction } from './transaction.js';
 
@@ -42,8 +44,9 @@ export interface DecodedBlock {
   calls: Map<number, Transaction & { payload: { kind: 'call' } }>;
 }
 
-const shared = (bytes: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(Math.max(1, bytes)), 0, bytes);
-const sharedOffsets = (n: number): Uint32Array => new Uint32Array(new SharedArrayBuffer(4 * (n + 1)));
+/** Whether a BigUint64Array holds its values little-endian, as encodings do (then nonces and amounts are copied as bytes). */
+const LITTLE_ENDIAN = endianness() === 'LE';
+const align8 = (bytes: number): number => (bytes + 7) & ~7;
 
 /**
  * Decodes a block. A well-formed transfer is recognised by its length, version
@@ -101,22 +104,44 @@ function* decodeSteps(block: readonly Uint8Array[], slice: number): Generator<vo
     total += bytes!.length;
     if ((i + 1) % slice === 0) yield;
   }
-  const encodings = { data: shared(total), offsets: sharedOffsets(n) };
-  const messages = { data: shared(total - n * SIGNATURE_BYTES), offsets: sharedOffsets(n) };
-  const publicKeys = shared(n * PUBLIC_KEY_BYTES);
-  const signatures = shared(n * SIGNATURE_BYTES);
-  const nonce = new BigUint64Array(new SharedArrayBuffer(8 * Math.max(1, n)), 0, n);
-  const amount = new BigUint64Array(new SharedArrayBuffer(8 * Math.max(1, n)), 0, n);
-  const view = new DataView(encodings.data.buffer);
+  // Every column in one buffer from the pool (see shared-buffers.ts; `decodedBuffers` hands it back): a fresh
+  // one faults in its pages on this thread. Each region is written in full below, except amounts (zeroed).
+  const signedTotal = total - n * SIGNATURE_BYTES;
+  const encAt = 0;
+  const msgAt = align8(encAt + total);
+  const keysAt = align8(msgAt + signedTotal);
+  const sigsAt = align8(keysAt + n * PUBLIC_KEY_BYTES);
+  const nonceAt = align8(sigsAt + n * SIGNATURE_BYTES);
+  const amountAt = nonceAt + 8 * n;
+  const encOffsetsAt = amountAt + 8 * n;
+  const msgOffsetsAt = encOffsetsAt + 4 * (n + 1);
+  const buffer = takeShared(msgOffsetsAt + 4 * (n + 1), false);
+  const all = new Uint8Array(buffer, 0, msgOffsetsAt + 4 * (n + 1));
+  const encodings = { data: new Uint8Array(buffer, encAt, total), offsets: new Uint32Array(buffer, encOffsetsAt, n + 1) };
+  const messages = { data: new Uint8Array(buffer, msgAt, signedTotal), offsets: new Uint32Array(buffer, msgOffsetsAt, n + 1) };
+  const publicKeys = new Uint8Array(buffer, keysAt, n * PUBLIC_KEY_BYTES);
+  const signatures = new Uint8Array(buffer, sigsAt, n * SIGNATURE_BYTES);
+  const nonce = new BigUint64Array(buffer, nonceAt, n);
+  const amount = new BigUint64Array(buffer, amountAt, n);
+  new Int32Array(buffer, amountAt, 2 * n).fill(0);
+  encodings.offsets[0] = 0;
+  messages.offsets[0] = 0;
+  const view = new DataView(buffer);
+  // Copies within the one buffer (copyWithin) after one set per encoding: no subarray per field, no bigint per value.
   for (let i = 0, at = 0, m = 0; i < n; i++) {
     const bytes = block[i]!;
     const signed = bytes.length - SIGNATURE_BYTES;
-    encodings.data.set(bytes, at);
-    messages.data.set(bytes.subarray(0, signed), m);
-    publicKeys.set(bytes.subarray(SENDER_AT, SENDER_AT + PUBLIC_KEY_BYTES), i * PUBLIC_KEY_BYTES);
-    signatures.set(bytes.subarray(signed), i * SIGNATURE_BYTES);
-    nonce[i] = view.getBigUint64(at + NONCE_AT, true);
-    if (kind[i] === KIND_TRANSFER) amount[i] = view.getBigUint64(at + AMOUNT_AT, true);
+    all.set(bytes, encAt + at);
+    all.copyWithin(msgAt + m, encAt + at, encAt + at + signed);
+    all.copyWithin(keysAt + i * PUBLIC_KEY_BYTES, encAt + at + SENDER_AT, encAt + at + SENDER_AT + PUBLIC_KEY_BYTES);
+    all.copyWithin(sigsAt + i * SIGNATURE_BYTES, encAt + at + signed, encAt + at + bytes.length);
+    if (LITTLE_ENDIAN) {
+      all.copyWithin(nonceAt + 8 * i, encAt + at + NONCE_AT, encAt + at + NONCE_AT + 8);
+      if (kind[i] === KIND_TRANSFER) all.copyWithin(amountAt + 8 * i, encAt + at + AMOUNT_AT, encAt + at + AMOUNT_AT + 8);
+    } else {
+      nonce[i] = view.getBigUint64(encAt + at + NONCE_AT, true);
+      if (kind[i] === KIND_TRANSFER) amount[i] = view.getBigUint64(encAt + at + AMOUNT_AT, true);
+    }
     encodings.offsets[i + 1] = at += bytes.length;
     messages.offsets[i + 1] = m += signed;
     if ((i + 1) % slice === 0) yield;
@@ -142,9 +167,15 @@ class AccountTable {
   constructor(bytes: Uint8Array, maxAccounts: number) {
     this.#bytes = bytes;
     const capacity = 1 << Math.ceil(Math.log2(Math.max(2, 2 * maxAccounts)));
-    this.#table = new Int32Array(capacity).fill(-1);
+    // Pooled memory (see shared-buffers.ts): `at` is written before it is read.
+    this.#table = sharedArray(Int32Array, capacity, false).fill(-1);
     this.#mask = capacity - 1;
-    this.at = new Uint32Array(maxAccounts);
+    this.at = sharedArray(Uint32Array, maxAccounts, false);
+  }
+
+  /** Hands the hash table back to the pool (`at` stays: the layout keeps it). */
+  release(): void {
+    giveShared([this.#table.buffer]);
   }
 
   /** The account whose key is bytes[at .. at + 32), added if new. */
@@ -231,20 +262,17 @@ function* layoutSteps(d: DecodedBlock, slice: number): Generator<void, BlockLayo
       keyCount += keys.length;
     }
   }
-  const c = allocateTxColumns(n, 0, argsBytes, keyCount);
-  c.nonce = d.nonce;
-  c.amount = d.amount;
-  c.senders = d.publicKeys;
+  const c = allocateTxColumns(n, 0, argsBytes, keyCount, { nonce: d.nonce, amount: d.amount, senders: d.publicKeys });
   c.kind.set(d.kind);
   c.contract.fill(-1);
   c.recipientBalance.fill(-1);
   // Receipt.ok is 0, which the fresh preset column already holds.
   const accounts = new AccountTable(encodings.data, 2 * n);
-  const nonceSlot = new Int32Array(2 * n).fill(-1);
-  const balanceSlot = new Int32Array(2 * n).fill(-1);
-  // At most 3 slots per transfer; calls add their declared keys.
-  const slotAccount = new Int32Array(3 * n + keyCount);
-  const slotIsNonce = new Uint8Array(3 * n + keyCount);
+  const nonceSlot = sharedArray(Int32Array, 2 * n, false).fill(-1);
+  const balanceSlot = sharedArray(Int32Array, 2 * n, false).fill(-1);
+  // At most 3 slots per transfer; calls add their declared keys. Zeroed: slotIsNonce is only set where 1.
+  const slotAccount = sharedArray(Int32Array, 3 * n + keyCount);
+  const slotIsNonce = sharedArray(Uint8Array, 3 * n + keyCount);
   let slots = 0;
   const contractSlots = new Map<string, number>();
   const named = new Map<number, string>();
@@ -304,6 +332,8 @@ function* layoutSteps(d: DecodedBlock, slice: number): Generator<void, BlockLayo
     if ((i + 1) % slice === 0) yield;
   }
   c.slots = slots;
+  accounts.release();
+  giveShared([nonceSlot.buffer, balanceSlot.buffer]);
   let names: string[] | undefined;
   const layout: BlockLayout = {
     columns: c,
@@ -320,6 +350,19 @@ function* layoutSteps(d: DecodedBlock, slice: number): Generator<void, BlockLayo
   return layout;
 }
 
+/**
+ * The buffers a layout from `layoutDecoded` holds (its columns, its decoded
+ * block's, its slot maps), for `giveShared` once nothing reads the layout, its
+ * decoded block or tables over it any more.
+ */
+export function layoutBuffers(layout: BlockLayout): ArrayBufferLike[] {
+  const c = layout.columns;
+  return [
+    ...[c.kind, c.preset, c.senderNonce, c.senderBalance, c.recipientBalance, c.nonce, c.amount, c.contract, c.gasLimit, c.senders].map((a) => a.buffer),
+    ...[c.argsOffsets, c.args, c.keyOffsets, c.keySlots, layout.accountBytes, layout.accountAt, layout.slotAccount, layout.slotIsNonce].map((a) => a.buffer),
+  ];
+}
+
 function slotKeys(layout: BlockLayout): string[] {
   const hex = Array.from(layout.accountAt, (at) => hexOf(layout.accountBytes, at));
   return Array.from(layout.slotAccount, (a, s) => (a < 0 ? layout.named.get(s)! : `${layout.slotIsNonce[s] ? 'n' : 'b'}/${hex[a]!}`));
@@ -327,13 +370,16 @@ function slotKeys(layout: BlockLayout): string[] {
 
 /**
  * The block's accounts as the state's account ids, and its slots' values
- * before the block, read from the state's columns without a string per key.
+ * before the block, read from the state's columns without a string per key
+ * (into `into` when given and of the right length).
  */
-export function resolveLayout(layout: BlockLayout, state: ChainState): { accountIds: Int32Array; base: BigUint64Array } {
-  const accountIds = new Int32Array(layout.accounts);
+export function resolveLayout(layout: BlockLayout, state: ChainState, into?: BigUint64Array): { accountIds: Int32Array; base: BigUint64Array } {
+  // Pooled (see shared-buffers.ts); every entry is written. The caller may hand it back once done with it.
+  const accountIds = sharedArray(Int32Array, layout.accounts, false);
   for (let a = 0; a < layout.accounts; a++) accountIds[a] = state.account(layout.accountBytes, layout.accountAt[a]!);
   const slots = layout.slotAccount.length;
-  const base = new BigUint64Array(slots);
+  // `into` (as long as the slots): the values are written there instead of a new array.
+  const base = into?.length === slots ? into : new BigUint64Array(slots);
   for (let s = 0; s < slots; s++) {
     const a = layout.slotAccount[s]!;
     base[s] = a >= 0 ? state.accountValue(accountIds[a]!, layout.slotIsNonce[s] === 1) : (state.get(layout.named.get(s)!) ?? 0n);

@@ -10,9 +10,10 @@
  */
 import { sha256Batch, verifyEd25519Batch, type DeviceChoice, type ExecStats, type Task } from '@supervm/gpu-executor';
 import { BlockStmPool } from './block-stm/parallel.js';
-import { tablesFromColumns, type BlockTables } from './block-stm/layout.js';
-import { applyVerdicts, baseValues, decodeBlock, decodeBlockAsync, layoutDecoded, layoutDecodedAsync, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
+import { tableBuffers, tablesFromColumns, type BlockTables } from './block-stm/layout.js';
+import { applyVerdicts, baseValues, decodeBlock, decodeBlockAsync, layoutBuffers, layoutDecoded, layoutDecodedAsync, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
 import { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
+import { giveShared, sharedArray } from './shared-buffers.js';
 import { executeSequential, writeColumns, type BlockOutcome } from './sequential.js';
 import { ChainState } from './state.js';
 import { StateRootCache, stateRoot } from './state-root.js';
@@ -146,11 +147,29 @@ export async function prepareBlock(block: readonly Uint8Array[], device: DeviceC
   layoutMs += performance.now() - tTables;
   const prepared: PreparedBlock = { txs: decoded.n, txIds: stage1.txIds, verdicts: stage1.verdicts, layout, verify: stage1.verify, hashMs: stage1.hashMs, layoutMs, startedAt };
   preparedTables.set(prepared, tables);
+  preparedBuffers.set(prepared, [...layoutBuffers(layout), ...tableBuffers(tables)]);
   return prepared;
 }
 
 /** Tables built by prepareBlock, taken by the first executePrepared of the block (later ones build their own). */
 const preparedTables = new WeakMap<PreparedBlock, BlockTables>();
+/** The shared buffers behind a prepared block's decoding, layout and tables (see `releasePrepared`). */
+const preparedBuffers = new WeakMap<PreparedBlock, ArrayBufferLike[]>();
+
+/**
+ * Hands a prepared block's buffers back to the pool (shared-buffers.ts), so
+ * the next block reuses memory whose pages are already in, instead of
+ * faulting in fresh ones on this thread. Only for a caller that owns the
+ * block and is done with it: no executePrepared of it running or to come,
+ * and nothing read from its layout afterwards (Chain, for blocks it prepared
+ * itself, once executed). The result of an execution does not refer to them.
+ */
+export function releasePrepared(prepared: PreparedBlock): void {
+  const buffers = preparedBuffers.get(prepared);
+  preparedBuffers.delete(prepared);
+  preparedTables.delete(prepared);
+  if (buffers) giveShared(buffers);
+}
 
 export interface HybridOptions {
   /** State before the block (missing keys read as 0). */
@@ -210,13 +229,14 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
 
   // Stage 2.
   const tTables = performance.now();
-  const resolved = columnar ? resolveLayout(layout, columnar) : undefined;
-  const base = resolved ? resolved.base : baseValues(layout.keys, state);
   const built = preparedTables.get(prepared);
   preparedTables.delete(prepared);
+  // Base values straight into the prepared tables when there are some (no array of them to copy).
+  const resolved = columnar ? resolveLayout(layout, columnar, built?.base) : undefined;
+  const base = resolved ? resolved.base : baseValues(layout.keys, state);
   let tables: BlockTables;
   if (built) {
-    built.base.set(base);
+    if (base !== built.base) built.base.set(base);
     tables = built;
   } else {
     tables = tablesFromColumns(columns, base);
@@ -256,8 +276,9 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
   if (columnar && resolved && roots) {
     // Columns from Block-STM; a block run sequentially has its small map.
     const written = outcome.written ?? writeColumns(outcome.writes);
-    const ids = new Int32Array(written.slots.length);
-    const values = new BigUint64Array(written.slots.length);
+    // Scratch from the pool, handed back once the delta is copied out of it.
+    const ids = sharedArray(Int32Array, written.slots.length, false);
+    const values = sharedArray(BigUint64Array, written.slots.length, false);
     let m = 0;
     for (let k = 0; k < written.slots.length; k++) {
       const value = written.values[k]!;
@@ -274,6 +295,7 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
       delta.ids[k] = ids[from]!;
       delta.values[k] = values[from]!;
     }
+    giveShared([ids.buffer, values.buffer, resolved.accountIds.buffer]);
     root = next.root;
     applyRoot = next.apply;
   } else if (roots) {

@@ -1,5 +1,7 @@
 import { hash } from 'node:crypto';
+import { endianness } from 'node:os';
 import { sha256Batch, type DeviceChoice } from '@supervm/gpu-executor';
+import { giveShared, sharedArray } from './shared-buffers.js';
 import { ChainState, KeyPool } from './state.js';
 
 const sharedBytes = (length: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(Math.max(1, length)), 0, length);
@@ -47,7 +49,8 @@ async function buildLevels(leaves: Uint8Array, device: DeviceChoice): Promise<Ui
     const nodes = level.length / 32;
     const pairs = nodes >> 1;
     const parents = await hashAll(level.subarray(0, pairs * 64), offsetsOfPairs(pairs), pairs, device);
-    const next = sharedBytes((pairs + (nodes & 1)) * 32);
+    // Reused memory (every byte is written below): levels come back to the pool when the cache replaces them.
+    const next = sharedArray(Uint8Array, (pairs + (nodes & 1)) * 32, false);
     next.set(parents.subarray(0, pairs * 32));
     if (nodes & 1) next.set(level.subarray((nodes - 1) * 32), pairs * 32);
     levels.push((level = next));
@@ -67,7 +70,7 @@ async function updateLevels(old: readonly Uint8Array[], leaves: Uint8Array, dirt
     const below = levels[l - 1]!;
     const nodes = below.length / 32;
     const pairs = nodes >> 1;
-    const level = sharedBytes(old[l]!.length);
+    const level = sharedArray(Uint8Array, old[l]!.length, false);
     level.set(old[l]!);
     // Parents of the dirty nodes, ascending and each once.
     const parents = new Int32Array(positions.length);
@@ -75,9 +78,10 @@ async function updateLevels(old: readonly Uint8Array[], leaves: Uint8Array, dirt
     for (const p of positions) if (count === 0 || parents[count - 1] !== p >> 1) parents[count++] = p >> 1;
     const hashed = parents.subarray(0, count).filter((p) => p < pairs);
     if (hashed.length > 0) {
-      const gathered = sharedBytes(hashed.length * 64);
+      const gathered = sharedArray(Uint8Array, hashed.length * 64, false);
       hashed.forEach((p, k) => gathered.set(below.subarray(p * 64, p * 64 + 64), k * 64));
       copyNodes(await hashAll(gathered, offsetsOfPairs(hashed.length), hashed.length, device), level, hashed);
+      giveShared([gathered.buffer]);
     }
     // The odd node at the end is carried up unchanged.
     if (nodes & 1 && parents[count - 1] === pairs) level.set(below.subarray((nodes - 1) * 32), pairs * 32);
@@ -105,35 +109,46 @@ const rootOf = (levels: readonly Uint8Array[]): Uint8Array => {
 
 /** Indices into `ids` (distinct, each below `count`) in ascending id order: a pass over the ids' range, no comparisons. */
 function idOrder(ids: Int32Array, count: number): Int32Array {
-  const index = new Int32Array(count).fill(-1);
+  const index = sharedArray(Int32Array, count, false).fill(-1);
   for (let k = 0; k < ids.length; k++) index[ids[k]!] = k;
   const order = new Int32Array(ids.length);
   for (let id = 0, o = 0; id < count; id++) if (index[id]! >= 0) order[o++] = index[id]!;
+  giveShared([index.buffer]);
   return order;
 }
 
+/** Whether a BigUint64Array holds its values little-endian, as leaf messages do (then they are copied as bytes). */
+const LITTLE_ENDIAN = endianness() === 'LE';
+
 /**
  * Leaf messages key (UTF-8) || value (u64 LE) of keys `ids[order[j]]` from the
- * pool, message j for order[j], packed in shared memory.
+ * pool, message j for order[j], packed in shared memory from the buffer pool
+ * (give both back once hashed). Bytes are copied in loops: a subarray per key
+ * cost more than its copy, and reading a value as a bigint allocates one.
  */
 function leafMessages(pool: KeyPool, ids: Int32Array, values: BigUint64Array, order: Int32Array): { data: Uint8Array; offsets: Uint32Array } {
   const n = order.length;
-  const offsets = new Uint32Array(new SharedArrayBuffer(4 * (n + 1)));
+  const offsets = sharedArray(Uint32Array, n + 1, false);
+  offsets[0] = 0;
   let total = 0;
   for (let j = 0; j < n; j++) {
     const id = ids[order[j]!]!;
     offsets[j + 1] = total += pool.end(id) - pool.start(id) + 8;
   }
-  const data = sharedBytes(total);
-  const view = new DataView(data.buffer);
+  // Every byte is written below.
+  const data = sharedArray(Uint8Array, total, false);
   const bytes = pool.bytes;
+  const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let j = 0; j < n; j++) {
     const k = order[j]!;
     const id = ids[k]!;
     const start = pool.start(id);
     const end = pool.end(id);
-    data.set(bytes.subarray(start, end), offsets[j]!);
-    view.setBigUint64(offsets[j]! + end - start, values[k]!, true);
+    let o = offsets[j]!;
+    for (let c = start; c < end; c++) data[o++] = bytes[c]!;
+    if (LITTLE_ENDIAN) for (let b = k * 8; b < k * 8 + 8; b++) data[o++] = valueBytes[b]!;
+    else view.setBigUint64(o, values[k]!, true);
   }
   return { data, offsets };
 }
@@ -215,6 +230,8 @@ export class StateRootCache {
   #positions = new Int32Array(0);
   #levels: Uint8Array[] = [new Uint8Array(0)];
   readonly #device: DeviceChoice;
+  /** prepareIds calls under way: while any is, `apply` does not recycle the tree it replaces (a call may still read it). */
+  #preparing = 0;
 
   private constructor(keys: KeyIndex, device: DeviceChoice) {
     this.#keys = keys;
@@ -270,6 +287,15 @@ export class StateRootCache {
    * `ids` in key order (what LMDB writes fastest).
    */
   async prepareIds(ids: Int32Array, values: BigUint64Array): Promise<PreparedRoot & { keyOrder: Int32Array }> {
+    this.#preparing++;
+    try {
+      return await this.#prepareIds(ids, values);
+    } finally {
+      this.#preparing--;
+    }
+  }
+
+  async #prepareIds(ids: Int32Array, values: BigUint64Array): Promise<PreparedRoot & { keyOrder: Int32Array }> {
     const pool = this.#keys.pool;
     const oldCount = this.#sorted.length;
     const oldPositions = this.#positions;
@@ -282,14 +308,15 @@ export class StateRootCache {
     const count = oldCount + added;
     let sorted = this.#sorted;
     let positions = oldPositions;
-    const leaves = sharedBytes(count * 32);
+    // Reused memory, not zeroed: every leaf is an old one carried over or a changed key's, hashed below.
+    const leaves = sharedArray(Uint8Array, count * 32, false);
     if (added === 0) {
       leaves.set(this.#levels[0]!);
     } else {
       // Merge the new keys into the order, carrying the old leaves over in runs.
       const oldSorted = this.#sorted;
       const oldLeaves = this.#levels[0]!;
-      sorted = new Int32Array(count);
+      sorted = sharedArray(Int32Array, count, false);
       const from = new Int32Array(oldLeaves.buffer, oldLeaves.byteOffset, oldLeaves.length >> 2);
       const to = new Int32Array(leaves.buffer, leaves.byteOffset, leaves.length >> 2);
       let i = 0;
@@ -309,15 +336,16 @@ export class StateRootCache {
         i = run;
         if (j < added) sorted[o++] = newIds[j]!;
       }
-      positions = new Int32Array(Math.max(pool.count, oldPositions.length)).fill(-1);
+      positions = sharedArray(Int32Array, Math.max(pool.count, oldPositions.length), false).fill(-1);
       for (let p = 0; p < count; p++) positions[sorted[p]!] = p;
     }
     // Positions (in the new order) of the leaves hashed below, in `ids` order, and `ids` in key order.
     const at = new Int32Array(ids.length);
-    const byPosition = new Int32Array(count).fill(-1);
+    const byPosition = sharedArray(Int32Array, count, false).fill(-1);
     for (let k = 0; k < ids.length; k++) byPosition[(at[k] = positions[ids[k]!]!)] = k;
     const keyOrder = new Int32Array(ids.length);
     for (let p = 0, o = 0; p < count; p++) if (byPosition[p]! >= 0) keyOrder[o++] = byPosition[p]!;
+    giveShared([byPosition.buffer]);
 
     if (ids.length > 0) {
       // Packed in key-id order, which is the pool's byte order: a block's keys read in the order they were
@@ -327,16 +355,27 @@ export class StateRootCache {
       const atById = new Int32Array(ids.length);
       for (let k = 0; k < byId.length; k++) atById[k] = at[byId[k]!]!;
       copyNodes(await hashAll(data, offsets, ids.length, this.#device), leaves, atById);
+      giveShared([data.buffer, offsets.buffer]);
     }
     const incremental = added === 0 && ids.length < INCREMENTAL_SHARE * count;
     const levels = incremental ? await updateLevels(this.#levels, leaves, at.sort(), this.#device) : await buildLevels(leaves, this.#device);
+    let applied = false;
     return {
       root: rootOf(levels),
       keyOrder,
       apply: () => {
+        if (applied) return;
+        applied = true;
+        const replaced = [...this.#levels, this.#sorted, this.#positions];
         this.#sorted = sorted;
         this.#positions = positions;
         this.#levels = levels;
+        // The tree replaced is unreachable now (levels are never shared between trees, and sorted and positions
+        // only when no key was added), unless another prepareIds is still reading it.
+        if (this.#preparing === 0) {
+          const kept = new Set<ArrayBufferLike>([sorted.buffer, positions.buffer, ...levels.map((l) => l.buffer)]);
+          giveShared(replaced.map((a) => a.buffer).filter((b) => !kept.has(b)));
+        }
       },
     };
   }

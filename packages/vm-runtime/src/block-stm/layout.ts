@@ -5,6 +5,8 @@
  * contract keys from the contract's `keys`). Workers read and write it with
  * Atomics; nothing is copied per transaction.
  */
+import { giveShared, sharedArray } from '../shared-buffers.js';
+
 export const KIND_SKIP = 0; // rejected before execution (receipt preset)
 export const KIND_TRANSFER = 1;
 export const KIND_CALL = 2;
@@ -72,8 +74,8 @@ export interface BlockTables extends TxColumns {
   ctl: Int32Array;
 }
 
-type Ctor<T> = { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
-const shared = <T>(C: Ctor<T>, length: number): T => new C(new SharedArrayBuffer(Math.max(1, length) * C.BYTES_PER_ELEMENT));
+/** Zeroed shared columns, reused from the buffer pool where a block gives them back (see shared-buffers.ts). */
+const shared = <T>(C: Parameters<typeof sharedArray<T>>[0], length: number): T => sharedArray(C, Math.max(1, length));
 
 export interface TxSlots {
   kind: number;
@@ -94,7 +96,7 @@ export interface TxSlots {
  * Per-transaction columns in shared memory for n transactions, `argsBytes` of
  * call arguments and `keyCount` declared contract keys (all zero: fill them).
  */
-export function allocateTxColumns(n: number, slots: number, argsBytes: number, keyCount: number): TxColumns {
+export function allocateTxColumns(n: number, slots: number, argsBytes: number, keyCount: number, given?: Pick<TxColumns, 'nonce' | 'amount' | 'senders'>): TxColumns {
   return {
     n,
     slots,
@@ -103,11 +105,12 @@ export function allocateTxColumns(n: number, slots: number, argsBytes: number, k
     senderNonce: shared(Int32Array, n),
     senderBalance: shared(Int32Array, n),
     recipientBalance: shared(Int32Array, n),
-    nonce: shared(BigUint64Array, n),
-    amount: shared(BigUint64Array, n),
+    // Columns the caller already has are not allocated only to be replaced.
+    nonce: given?.nonce ?? shared(BigUint64Array, n),
+    amount: given?.amount ?? shared(BigUint64Array, n),
     contract: shared(Int32Array, n),
     gasLimit: shared(Uint32Array, n),
-    senders: shared(Uint8Array, 32 * n),
+    senders: given?.senders ?? shared(Uint8Array, 32 * n),
     argsOffsets: shared(Uint32Array, n + 1),
     args: shared(Uint8Array, argsBytes),
     keyOffsets: shared(Uint32Array, n + 1),
@@ -197,12 +200,18 @@ export function tablesFromColumns(columns: TxColumns, base: BigUint64Array): Blo
   }
   for (let s = 0; s < slots; s++) t.slotWriterOffsets[s + 1] = t.slotWriterOffsets[s]! + writersPerSlot[s + 1]!;
   // Cells are numbered in tx order, so appending per slot keeps each list sorted by tx.
-  const fill = new Uint32Array(slots);
+  const fill = shared(Uint32Array, slots);
   for (let c = 0; c < cellCount; c++) {
     const s = t.cellSlot[c]!;
     t.slotWriters[t.slotWriterOffsets[s]! + fill[s]!++] = c;
   }
+  giveShared([fill.buffer]);
   return t;
+}
+
+/** The buffers `tablesFromColumns` allocated for `t` (not its columns'), for `giveShared` once no run reads `t` any more. */
+export function tableBuffers(t: BlockTables): ArrayBufferLike[] {
+  return [t.cellOffsets, t.cellSlot, t.cellTx, t.cellState, t.cellInc, t.cellValue, t.slotWriterOffsets, t.slotWriters, t.base, t.readSlot, t.readTx, t.readInc, t.readLen, t.status, t.receipts, t.ctl].map((a) => a.buffer);
 }
 
 /** Tables from one record per transaction (tests and benchmarks build blocks this way). */
