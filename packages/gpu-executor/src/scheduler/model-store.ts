@@ -151,6 +151,23 @@ function localCorrection(model: FittedModel, bucket: readonly CostSample[]): num
   return Math.min(Math.max(median, 1 / MAX_CORRECTION), MAX_CORRECTION);
 }
 
+/** Each bucket's correction under the fit and last sample it was computed for (see `cachedCorrection`). */
+const corrections = new WeakMap<readonly CostSample[], { model: FittedModel; last: CostSample | undefined; k: number }>();
+
+/**
+ * `localCorrection`, recomputed only when the bucket gained a sample or the
+ * curve was refitted: a routed batch asks for it about ten times (deciding,
+ * learning, checking for a surprise), each three predictions.
+ */
+function cachedCorrection(model: FittedModel, bucket: readonly CostSample[]): number {
+  const last = bucket[bucket.length - 1];
+  const cached = corrections.get(bucket);
+  if (cached !== undefined && cached.model === model && cached.last === last) return cached.k;
+  const k = localCorrection(model, bucket);
+  corrections.set(bucket, { model, last, k });
+  return k;
+}
+
 /** The model scaled by `k` (a * w^b + c, both terms): predicts k times the time. */
 function scaled(model: FittedModel, k: number): FittedModel {
   return k === 1 ? model : { ...model, a: model.a * k, c: model.c * k };
@@ -206,7 +223,8 @@ export class ModelStore {
   #gpuFingerprint: string;
   readonly #entries = new Map<string, Entry>();
   /** This machine's entries by kernel and device: routing looks one up per batch, without building the long key. */
-  readonly #current = new Map<string, Entry>();
+  /** This machine's entries by kernel, then device: looked up several times per routed batch, without building a key. */
+  readonly #current = new Map<string, { cpu?: Entry; gpu?: Entry }>();
   #dirty = false;
   #refits = 0;
 
@@ -245,8 +263,8 @@ export class ModelStore {
   }
 
   #entry(kernel: string, device: DeviceKind, create: boolean): Entry | undefined {
-    const local = `${device}\u0000${kernel}`;
-    let entry = this.#current.get(local);
+    let current = this.#current.get(kernel);
+    let entry = current?.[device];
     if (entry !== undefined) return entry;
     const fingerprint = this.fingerprintOf(device);
     const key = this.#key(fingerprint, kernel, device);
@@ -255,7 +273,10 @@ export class ModelStore {
       entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, misses: 0, missBucket: 0 };
       this.#entries.set(key, entry);
     }
-    if (entry !== undefined) this.#current.set(local, entry);
+    if (entry !== undefined) {
+      if (current === undefined) this.#current.set(kernel, (current = {}));
+      current[device] = entry;
+    }
     return entry;
   }
 
@@ -279,7 +300,7 @@ export class ModelStore {
     // bare curve, a size the curve misfits missed on every batch and refitted the whole store each time
     // (~1 ms: on the H100, auto ran SHA-256 10K 0.2 ms and Ed25519 1K 1.5 ms slower than forced GPU).
     if (entry.fit !== undefined) {
-      const predicted = predict(entry.fit, sample.work) * localCorrection(entry.fit, list);
+      const predicted = predict(entry.fit, sample.work) * cachedCorrection(entry.fit, list);
       const ratio = sample.ms / Math.max(predicted, Number.MIN_VALUE);
       if (ratio <= MISS_RATIO && ratio >= 1 / MISS_RATIO) entry.misses = 0;
       else if (entry.misses > 0 && entry.missBucket === b) entry.misses++;
@@ -369,7 +390,7 @@ export class ModelStore {
     const model = this.model(kernel, device);
     if (model === undefined) return undefined;
     const bucket = this.#entry(kernel, device, false)?.buckets.get(bucketOf(work));
-    return bucket === undefined ? model : scaled(model, localCorrection(model, bucket));
+    return bucket === undefined ? model : scaled(model, cachedCorrection(model, bucket));
   }
 
   /** Whole-curve refits so far (every kernel and device): a handful per size learned, not one per batch. */
@@ -386,7 +407,8 @@ export class ModelStore {
   /** Forgets this machine's samples of a kernel (one device or both), e.g. before a calibration sweep. */
   clear(kernel: string, device?: DeviceKind): void {
     for (const d of device === undefined ? (['cpu', 'gpu'] as const) : [device]) {
-      this.#current.delete(`${d}\u0000${kernel}`);
+      const current = this.#current.get(kernel);
+      if (current) delete current[d];
       if (this.#entries.delete(this.#key(this.fingerprintOf(d), kernel, d))) this.#dirty = true;
     }
   }
