@@ -279,21 +279,27 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
     // Scratch from the pool, handed back once the delta is copied out of it.
     const ids = sharedArray(Int32Array, written.slots.length, false);
     const values = sharedArray(BigUint64Array, written.slots.length, false);
+    // Values compared and copied as 32-bit word pairs: reading one as a bigint allocates it.
+    const writtenWords = words(written.values);
+    const valueWords = words(values);
     let m = 0;
     for (let k = 0; k < written.slots.length; k++) {
-      const value = written.values[k]!;
       const id = slotKeyId(layout, resolved.accountIds, columnar, written.slots[k]!);
-      if (!columnar.present(id) || columnar.value(id) !== value) {
+      if (columnar.changedBy(id, writtenWords, 2 * k)) {
         ids[m] = id;
-        values[m++] = value;
+        valueWords[2 * m] = writtenWords[2 * k]!;
+        valueWords[2 * m + 1] = writtenWords[2 * k + 1]!;
+        m++;
       }
     }
     const next = await roots.prepareIds(ids.subarray(0, m), values.subarray(0, m));
     delta = { ids: new Int32Array(m), values: new BigUint64Array(m) };
+    const deltaWords = words(delta.values);
     for (let k = 0; k < m; k++) {
       const from = next.keyOrder[k]!;
       delta.ids[k] = ids[from]!;
-      delta.values[k] = values[from]!;
+      deltaWords[2 * k] = valueWords[2 * from]!;
+      deltaWords[2 * k + 1] = valueWords[2 * from + 1]!;
     }
     giveShared([ids.buffer, values.buffer, resolved.accountIds.buffer]);
     root = next.root;
@@ -340,6 +346,9 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
     },
   };
 }
+
+/** A BigUint64Array's values as 32-bit words (value k is words 2k and 2k + 1, in either byte order). */
+const words = (a: BigUint64Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, 2 * a.length);
 
 function assertSameOutcome(a: BlockOutcome, b: BlockOutcome): void {
   const same =

@@ -148,6 +148,8 @@ function parseAccountKey(key: Uint8Array | string, out: Uint8Array): number {
 export class ChainState implements ReadonlyMap<string, bigint> {
   readonly pool = new KeyPool();
   #values = new BigUint64Array(1 << 10);
+  /** #values as 32-bit words: values compared and copied two words at a time allocate no bigint. */
+  #words = new Uint32Array(this.#values.buffer);
   #present = new Uint8Array(1 << 10);
   #size = 0;
   /** Accounts: 32 bytes each, packed; a seeded open-addressing table over them (crafted keys cannot make it quadratic). */
@@ -210,6 +212,45 @@ export class ChainState implements ReadonlyMap<string, bigint> {
     return a;
   }
 
+  /**
+   * `account` for many keys: out[k] is the account id of bytes[at[k] ..
+   * at[k] + 32), added if new. Keys are hashed and compared a 32-bit word at
+   * a time through DataViews (the same hash as `#hash`, which reads the same
+   * words byte by byte), with no call per key when it is found.
+   */
+  accounts(bytes: Uint8Array, at: Uint32Array, out: Int32Array): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let own = new DataView(this.#accountBytes.buffer);
+    for (let k = 0; k < at.length; k++) {
+      const from = at[k]!;
+      let h = ChainState.#seed;
+      for (let w = from; w < from + 32; w += 4) {
+        h = Math.imul(h ^ view.getInt32(w, true), 0x9e3779b1);
+        h ^= h >>> 15;
+      }
+      const table = this.#table;
+      const mask = table.length - 1;
+      let found = -1;
+      for (let p = h & mask; ; p = (p + 1) & mask) {
+        const a = table[p]!;
+        if (a < 0) break;
+        const o = a * 32;
+        let w = 0;
+        while (w < 32 && view.getInt32(from + w, true) === own.getInt32(o + w, true)) w += 4;
+        if (w === 32) {
+          found = a;
+          break;
+        }
+      }
+      if (found < 0) {
+        found = this.account(bytes, from);
+        // Adding may have grown (replaced) the account bytes.
+        own = new DataView(this.#accountBytes.buffer);
+      }
+      out[k] = found;
+    }
+  }
+
   #insert(a: number): void {
     const mask = this.#table.length - 1;
     let p = this.#hash(this.#accountBytes, a * 32) & mask;
@@ -226,6 +267,25 @@ export class ChainState implements ReadonlyMap<string, bigint> {
   accountValue(a: number, nonce: boolean): bigint {
     const id = (nonce ? this.#nonceKey : this.#balanceKey)[a]!;
     return id >= 0 ? this.value(id) : 0n;
+  }
+
+  /**
+   * `accountValue` as two 32-bit words written to out[at], out[at + 1] (a view
+   * over a BigUint64Array: its element at / 2), with no bigint allocated.
+   */
+  accountValueWords(a: number, nonce: boolean, out: Uint32Array, at: number): void {
+    const id = (nonce ? this.#nonceKey : this.#balanceKey)[a]!;
+    out[at] = id >= 0 ? this.#words[2 * id]! : 0;
+    out[at + 1] = id >= 0 ? this.#words[2 * id + 1]! : 0;
+  }
+
+  /**
+   * Whether writing the value in words[at], words[at + 1] (a view over a
+   * BigUint64Array) to key `id` changes the state: the key is absent or holds
+   * another value. Compared as words, with no bigint allocated.
+   */
+  changedBy(id: number, words: Uint32Array, at: number): boolean {
+    return this.#present[id] !== 1 || this.#words[2 * id] !== words[at] || this.#words[2 * id + 1] !== words[at + 1];
   }
 
   /** The key id of account a's balance (or nonce), added to the pool if new. */
@@ -265,6 +325,7 @@ export class ChainState implements ReadonlyMap<string, bigint> {
       const values = new BigUint64Array(2 * this.#values.length);
       values.set(this.#values);
       this.#values = values;
+      this.#words = new Uint32Array(values.buffer);
       const present = new Uint8Array(2 * this.#present.length);
       present.set(this.#present);
       this.#present = present;

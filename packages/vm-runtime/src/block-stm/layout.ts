@@ -74,8 +74,12 @@ export interface BlockTables extends TxColumns {
   ctl: Int32Array;
 }
 
-/** Zeroed shared columns, reused from the buffer pool where a block gives them back (see shared-buffers.ts). */
-const shared = <T>(C: Parameters<typeof sharedArray<T>>[0], length: number): T => sharedArray(C, Math.max(1, length));
+/**
+ * Shared columns, reused from the buffer pool where a block gives them back
+ * (see shared-buffers.ts); zeroed unless `zero` is false, for columns written
+ * in full before anything reads them (zeroing shared memory is not free).
+ */
+const shared = <T>(C: Parameters<typeof sharedArray<T>>[0], length: number, zero = true): T => sharedArray(C, Math.max(1, length), zero);
 
 export interface TxSlots {
   kind: number;
@@ -94,28 +98,36 @@ export interface TxSlots {
 
 /**
  * Per-transaction columns in shared memory for n transactions, `argsBytes` of
- * call arguments and `keyCount` declared contract keys (all zero: fill them).
+ * call arguments and `keyCount` declared contract keys. `preset`, `gasLimit`
+ * and the given columns' replacements are zero, and the offsets start at 0;
+ * every other column holds whatever a previous block left: the caller writes
+ * it in full (kind, senderNonce, senderBalance, recipientBalance and contract
+ * for every transaction, argsOffsets and keyOffsets from 1 to n, all of args
+ * and keySlots).
  */
 export function allocateTxColumns(n: number, slots: number, argsBytes: number, keyCount: number, given?: Pick<TxColumns, 'nonce' | 'amount' | 'senders'>): TxColumns {
-  return {
+  const c: TxColumns = {
     n,
     slots,
-    kind: shared(Int32Array, n),
+    kind: shared(Int32Array, n, false),
     preset: shared(Int32Array, n),
-    senderNonce: shared(Int32Array, n),
-    senderBalance: shared(Int32Array, n),
-    recipientBalance: shared(Int32Array, n),
+    senderNonce: shared(Int32Array, n, false),
+    senderBalance: shared(Int32Array, n, false),
+    recipientBalance: shared(Int32Array, n, false),
     // Columns the caller already has are not allocated only to be replaced.
     nonce: given?.nonce ?? shared(BigUint64Array, n),
     amount: given?.amount ?? shared(BigUint64Array, n),
-    contract: shared(Int32Array, n),
+    contract: shared(Int32Array, n, false),
     gasLimit: shared(Uint32Array, n),
     senders: given?.senders ?? shared(Uint8Array, 32 * n),
-    argsOffsets: shared(Uint32Array, n + 1),
-    args: shared(Uint8Array, argsBytes),
-    keyOffsets: shared(Uint32Array, n + 1),
-    keySlots: shared(Int32Array, keyCount),
+    argsOffsets: shared(Uint32Array, n + 1, false),
+    args: shared(Uint8Array, argsBytes, false),
+    keyOffsets: shared(Uint32Array, n + 1, false),
+    keySlots: shared(Int32Array, keyCount, false),
   };
+  c.argsOffsets[0] = 0;
+  c.keyOffsets[0] = 0;
+  return c;
 }
 
 /**
@@ -166,20 +178,27 @@ function writeCells(t: TxColumns, i: number, out: Int32Array | undefined, at: nu
 export function tablesFromColumns(columns: TxColumns, base: BigUint64Array): BlockTables {
   const { n, slots } = columns;
   if (base.length !== slots) throw new RangeError(`base has ${base.length} values for ${slots} slots`);
-  const cellOffsets = shared(Uint32Array, n + 1);
+  // Not zeroed: cellOffsets, cellSlot, cellTx, slotWriters and base are written in full below.
+  const cellOffsets = shared(Uint32Array, n + 1, false);
+  cellOffsets[0] = 0;
+  const { kind, senderBalance, recipientBalance } = columns;
   let cellCount = 0;
-  for (let i = 0; i < n; i++) cellOffsets[i + 1] = cellCount += writeCells(columns, i, undefined, 0);
+  for (let i = 0; i < n; i++) {
+    // Transfers (nearly every transaction) inline: three cells, two when paying oneself.
+    const cells = kind[i] === KIND_TRANSFER ? (senderBalance[i] === recipientBalance[i] ? 2 : 3) : writeCells(columns, i, undefined, 0);
+    cellOffsets[i + 1] = cellCount += cells;
+  }
   const t: BlockTables = {
     ...columns,
     cellOffsets,
-    cellSlot: shared(Int32Array, cellCount),
-    cellTx: shared(Int32Array, cellCount),
+    cellSlot: shared(Int32Array, cellCount, false),
+    cellTx: shared(Int32Array, cellCount, false),
     cellState: shared(Int32Array, cellCount),
     cellInc: shared(Int32Array, cellCount),
     cellValue: shared(BigUint64Array, cellCount),
     slotWriterOffsets: shared(Uint32Array, slots + 1),
-    slotWriters: shared(Int32Array, cellCount),
-    base: shared(BigUint64Array, slots),
+    slotWriters: shared(Int32Array, cellCount, false),
+    base: shared(BigUint64Array, slots, false),
     readSlot: shared(Int32Array, cellCount),
     readTx: shared(Int32Array, cellCount),
     readInc: shared(Int32Array, cellCount),
@@ -189,21 +208,22 @@ export function tablesFromColumns(columns: TxColumns, base: BigUint64Array): Blo
     ctl: shared(Int32Array, CTL_WORDS),
   };
   t.base.set(base);
-  const writersPerSlot = t.slotWriterOffsets; // counts at s + 1 first, prefix sums below
+  const { cellSlot, cellTx, slotWriterOffsets, slotWriters } = t;
+  const writersPerSlot = slotWriterOffsets; // counts at s + 1 first, prefix sums below
   for (let i = 0; i < n; i++) {
     const at = cellOffsets[i]!;
-    const end = at + writeCells(columns, i, t.cellSlot, at);
+    const end = at + writeCells(columns, i, cellSlot, at);
     for (let c = at; c < end; c++) {
-      t.cellTx[c] = i;
-      writersPerSlot[t.cellSlot[c]! + 1]!++;
+      cellTx[c] = i;
+      writersPerSlot[cellSlot[c]! + 1]!++;
     }
   }
-  for (let s = 0; s < slots; s++) t.slotWriterOffsets[s + 1] = t.slotWriterOffsets[s]! + writersPerSlot[s + 1]!;
+  for (let s = 0; s < slots; s++) slotWriterOffsets[s + 1] = slotWriterOffsets[s]! + writersPerSlot[s + 1]!;
   // Cells are numbered in tx order, so appending per slot keeps each list sorted by tx.
   const fill = shared(Uint32Array, slots);
   for (let c = 0; c < cellCount; c++) {
-    const s = t.cellSlot[c]!;
-    t.slotWriters[t.slotWriterOffsets[s]! + fill[s]!++] = c;
+    const s = cellSlot[c]!;
+    slotWriters[slotWriterOffsets[s]! + fill[s]!++] = c;
   }
   giveShared([fill.buffer]);
   return t;
