@@ -23,6 +23,7 @@ import {
   type CommitJob,
   type CommitReply,
 } from './store.js';
+import { META_FORMAT_KEY, STATE_FORMAT, writeStateEntries } from './state-codec.js';
 
 const { path, hook } = workerData as CommitInit;
 const root = open({ path, ...STORE_OPTIONS });
@@ -43,19 +44,13 @@ function handshake(words: Int32Array, height: number, written: number, total: nu
 }
 
 function commit({ writes, block }: CommitJob): void {
-  const { bytes, starts, ends, values } = writes;
-  const n = starts.length;
+  const n = writes.starts.length;
   root.transactionSync(() => {
     // Blocks arrive in order; a gap would mean a lost commit: refuse rather than write past it.
     const before = meta.get('height') ?? -1;
     if (before !== block.height - 1) throw new Error(`block ${block.height} after stored height ${before}`);
-    // putSync copies key and value into the transaction, so one value buffer serves every entry.
-    const value = Buffer.alloc(8);
-    for (let k = 0; k < n; k++) {
-      value.writeBigUInt64LE(values[k]!);
-      state.putSync(bytes.subarray(starts[k]!, ends[k]!), value);
-      if (hook) handshake(hook, block.height, k + 1, n);
-    }
+    if (before === -1) meta.putSync(META_FORMAT_KEY, STATE_FORMAT);
+    writeStateEntries(state, writes, hook && ((written) => handshake(hook, block.height, written, n)));
     blocks.putSync(block.height, block);
     meta.putSync('height', block.height);
   });
