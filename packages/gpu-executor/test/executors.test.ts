@@ -29,6 +29,22 @@ describe('ParallelCpuExecutor', () => {
     );
   });
 
+  test('runs a batch under twice minTaskNs in-thread, and one just over it on every thread', async () => {
+    // Vector add is estimated at 1 ns an item: 400K items are 0.4 ms, 600K items 0.6 ms.
+    const four = new WorkerPool({ threads: 4 });
+    try {
+      const parallel = new ParallelCpuExecutor(vectorAdd, { pool: four, minTaskNs: 250_000 });
+      const small = await parallel.execute(input(400_000));
+      assert.equal(small.stats.threads, 1);
+      // 0.6 ms in parts of at least 25 us: all four threads get parts (with 250 us parts, two did).
+      const large = await parallel.execute(input(600_000));
+      assert.equal(large.stats.threads, 4);
+      assert.deepEqual(large.output, (await new CpuMapExecutor(vectorAdd).execute(input(600_000))).output);
+    } finally {
+      await four.close();
+    }
+  });
+
   test('spreads a large batch over the workers; a shared output is written in place, a plain one through scratch', async () => {
     const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
     const x = { a: toShared(input(10_000).a), b: toShared(input(10_000).b) };
