@@ -6,13 +6,13 @@
 import { availableParallelism } from 'node:os';
 import * as current from '@supervm/gpu-executor';
 import { sha256Kernel, ed25519Kernel } from '@supervm/gpu-executor/kernels';
+import { medianRotated } from './rotated-rounds.mjs';
 import { signedBatch } from './ed25519-batch.mjs';
 
 const other = await import(new URL(process.argv[2], `file://${process.cwd()}/`).href);
 const otherKernels = await import(new URL(process.argv[2].replace(/index\.js$/, 'kernels/index.js'), `file://${process.cwd()}/`).href);
 const rounds = Number(process.argv[3] ?? 15);
 const threads = availableParallelism();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const shaInput = (n) => ({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
 
 const builds = {
@@ -31,18 +31,8 @@ for (const [name, n, make] of [
   const one = new current.CpuMapExecutor(builds.this.kernels[name]);
   const execs = Object.fromEntries(Object.entries(builds).map(([k, b]) => [k, new b.lib.ParallelCpuExecutor(b.kernels[name], { pool: b.pool })]));
   const variants = { one: () => one.execute(input), ...Object.fromEntries(Object.entries(execs).map(([k, e]) => [k, () => e.execute(input)])) };
-  const names = Object.keys(variants);
-  const times = Object.fromEntries(names.map((k) => [k, []]));
   const reps = name === 'ed25519' && n > 2000 ? Math.max(3, rounds >> 2) : rounds;
-  for (let r = 0; r < reps + 2; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const v = names[(r + i) % names.length];
-      const t = performance.now();
-      await variants[v]();
-      if (r >= 2) times[v].push(performance.now() - t);
-    }
-  }
-  const ms = Object.fromEntries(names.map((k) => [k, +median(times[k]).toFixed(3)]));
+  const ms = Object.fromEntries(Object.entries(await medianRotated(variants, reps, 2)).map(([k, v]) => [k, +v.toFixed(3)]));
   out.cases.push({
     kernel: name,
     items: n,

@@ -5,10 +5,10 @@
 import { availableParallelism } from 'node:os';
 import { CpuMapExecutor, ParallelCpuExecutor, WorkerPool, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
+import { medianRotated } from './rotated-rounds.mjs';
 
 const rounds = Number(process.argv[2] ?? 200);
 const max = availableParallelism();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const shaInput = (n) => shareColumns({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
 const threadCounts = [...new Set([1, 2, 4, 8, max])].filter((t) => t <= max);
 const pools = Object.fromEntries(threadCounts.map((t) => [t, new WorkerPool({ threads: t })]));
@@ -20,17 +20,8 @@ for (const items of [64, 1024, 10_000]) {
     const exec = new ParallelCpuExecutor(kernel, { pool: pools[t], minTaskNs: 0 });
     variants[`pool ${t}t`] = () => exec.execute(input);
   }
-  const names = Object.keys(variants);
-  const times = Object.fromEntries(names.map((k) => [k, []]));
-  for (let r = 0; r < rounds + 10; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(r + i) % names.length];
-      const t0 = performance.now();
-      await variants[name]();
-      if (r >= 10) times[name].push(performance.now() - t0);
-    }
-  }
-  report.cases.push({ kernel: 'sha256', items, medianMs: Object.fromEntries(names.map((k) => [k, +median(times[k]).toFixed(4)])) });
+  const medians = await medianRotated(variants, rounds, 10);
+  report.cases.push({ kernel: 'sha256', items, medianMs: Object.fromEntries(Object.entries(medians).map(([k, v]) => [k, +v.toFixed(4)])) });
   console.error(JSON.stringify(report.cases.at(-1)));
 }
 for (const p of Object.values(pools)) await p.close();

@@ -6,12 +6,11 @@
  * threads read live in SharedArrayBuffers, so the pools use them in place.
  */
 import { randomInt } from 'node:crypto';
-import { endianness } from 'node:os';
 import { KIND_CALL, KIND_SKIP, KIND_TRANSFER, allocateTxColumns, type TxColumns } from './block-stm/layout.js';
 import { CONTRACTS, contractId } from './contracts/index.js';
 import { contractKey } from './keys.js';
 import { Receipt } from './receipts.js';
-import { giveShared, sharedArray, takeShared } from './shared-buffers.js';
+import { LITTLE_ENDIAN, giveShared, sharedArray, takeShared, wordsOf } from './shared-buffers.js';
 import type { ChainState } from './state.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, TX_VERSION, decodeTransaction, type Transaction } from './transaction.js';
 
@@ -44,8 +43,6 @@ export interface DecodedBlock {
   calls: Map<number, Transaction & { payload: { kind: 'call' } }>;
 }
 
-/** Whether a BigUint64Array holds its values little-endian, as encodings do (then nonces and amounts are copied as bytes). */
-const LITTLE_ENDIAN = endianness() === 'LE';
 const align8 = (bytes: number): number => (bytes + 7) & ~7;
 
 /**
@@ -104,7 +101,7 @@ function* decodeSteps(block: readonly Uint8Array[], slice: number): Generator<vo
     total += bytes!.length;
     if ((i + 1) % slice === 0) yield;
   }
-  // Every column in one buffer from the pool (see shared-buffers.ts; `decodedBuffers` hands it back): a fresh
+  // Every column in one buffer from the pool (see shared-buffers.ts; `releasePrepared` hands it back): a fresh
   // one faults in its pages on this thread. Each region is written in full below, except amounts (zeroed).
   const signedTotal = total - n * SIGNATURE_BYTES;
   const encAt = 0;
@@ -386,7 +383,7 @@ export function resolveLayout(layout: BlockLayout, state: ChainState, into?: Big
   // `into` (as long as the slots): the values are written there instead of a new array.
   const base = into?.length === slots ? into : new BigUint64Array(slots);
   // Account values copied as 32-bit word pairs: no bigint per slot.
-  const words = new Uint32Array(base.buffer, base.byteOffset, 2 * slots);
+  const words = wordsOf(base);
   const { slotAccount, slotIsNonce } = layout;
   for (let s = 0; s < slots; s++) {
     const a = slotAccount[s]!;

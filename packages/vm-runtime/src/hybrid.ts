@@ -13,7 +13,7 @@ import { BlockStmPool } from './block-stm/parallel.js';
 import { tableBuffers, tablesFromColumns, type BlockTables } from './block-stm/layout.js';
 import { applyVerdicts, baseValues, decodeBlock, decodeBlockAsync, layoutBuffers, layoutDecoded, layoutDecodedAsync, resolveLayout, slotKeyId, type BlockLayout, type DecodedBlock } from './decoded-block.js';
 import { Receipt, receiptName, type ReceiptStatus } from './receipts.js';
-import { giveShared, sharedArray } from './shared-buffers.js';
+import { giveShared, sharedArray, wordsOf } from './shared-buffers.js';
 import { executeSequential, writeColumns, type BlockOutcome } from './sequential.js';
 import { ChainState } from './state.js';
 import { StateRootCache, stateRoot } from './state-root.js';
@@ -280,8 +280,8 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
     const ids = sharedArray(Int32Array, written.slots.length, false);
     const values = sharedArray(BigUint64Array, written.slots.length, false);
     // Values compared and copied as 32-bit word pairs: reading one as a bigint allocates it.
-    const writtenWords = words(written.values);
-    const valueWords = words(values);
+    const writtenWords = wordsOf(written.values);
+    const valueWords = wordsOf(values);
     let m = 0;
     for (let k = 0; k < written.slots.length; k++) {
       const id = slotKeyId(layout, resolved.accountIds, columnar, written.slots[k]!);
@@ -294,7 +294,7 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
     }
     const next = await roots.prepareIds(ids.subarray(0, m), values.subarray(0, m));
     delta = { ids: new Int32Array(m), values: new BigUint64Array(m) };
-    const deltaWords = words(delta.values);
+    const deltaWords = wordsOf(delta.values);
     for (let k = 0; k < m; k++) {
       const from = next.keyOrder[k]!;
       delta.ids[k] = ids[from]!;
@@ -346,9 +346,6 @@ export async function executePrepared(prepared: PreparedBlock, options: HybridOp
     },
   };
 }
-
-/** A BigUint64Array's values as 32-bit words (value k is words 2k and 2k + 1, in either byte order). */
-const words = (a: BigUint64Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, 2 * a.length);
 
 function assertSameOutcome(a: BlockOutcome, b: BlockOutcome): void {
   const same =

@@ -7,6 +7,7 @@
  * zeroed (unless asked not to), exactly like fresh ones. Buffers not given
  * back are simply collected, so a missed `give` costs speed, never results.
  */
+import { endianness } from 'node:os';
 
 /** Smaller requests are allocated fresh: they fault in few pages and would only crowd the free list. */
 const MIN_POOLED = 64 << 10;
@@ -63,3 +64,9 @@ type Ctor<T> = { new (buffer: SharedArrayBuffer, byteOffset: number, length: num
 export function sharedArray<T>(C: Ctor<T>, length: number, zero = true): T {
   return new C(takeShared(length * C.BYTES_PER_ELEMENT, zero), 0, length);
 }
+
+/** Whether typed arrays hold values little-endian here, as encodings and leaf messages do (then u64 values are copied as bytes). */
+export const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** A BigUint64Array's values as 32-bit words (value k is words 2k and 2k + 1): compared and copied without a bigint each. */
+export const wordsOf = (a: BigUint64Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, 2 * a.length);

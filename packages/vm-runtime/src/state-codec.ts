@@ -17,6 +17,7 @@
  * commit: LMDB's cost is per put (a B-tree descent) and per page touched.
  */
 import type { Database } from 'lmdb';
+import { wordsOf } from './shared-buffers.js';
 import { ChainState } from './state.js';
 
 /** The storage format this build reads and writes, kept under META_FORMAT_KEY in the meta DB. */
@@ -160,7 +161,7 @@ export function writeStateEntries(db: StateDb, writes: EntryWrites, entryWritten
   }
   let bIds: Int32Array = new Int32Array(balances);
   let nIds: Int32Array = new Int32Array(nonces);
-  const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+  const words = wordsOf(values);
   let written = 0;
 
   // Other keys, 8-byte values (putSync copies key and value, so one value buffer serves every entry).

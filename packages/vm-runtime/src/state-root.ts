@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
-import { endianness } from 'node:os';
 import { sha256Batch, type DeviceChoice } from '@supervm/gpu-executor';
-import { giveShared, sharedArray } from './shared-buffers.js';
+import { LITTLE_ENDIAN, giveShared, sharedArray } from './shared-buffers.js';
 import { ChainState, KeyPool } from './state.js';
 
 const sharedBytes = (length: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(Math.max(1, length)), 0, length);
@@ -122,9 +121,6 @@ function idOrder(ids: Int32Array, count: number): Int32Array {
   giveShared([index.buffer]);
   return order;
 }
-
-/** Whether a BigUint64Array holds its values little-endian, as leaf messages do (then they are copied as bytes). */
-const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
  * Leaf messages key (UTF-8) || value (u64 LE) of keys `ids[order[j]]` from the

@@ -154,6 +154,8 @@ export class ChainState implements ReadonlyMap<string, bigint> {
   #size = 0;
   /** Accounts: 32 bytes each, packed; a seeded open-addressing table over them (crafted keys cannot make it quadratic). */
   #accountBytes = new Uint8Array(32 << 10);
+  /** #accountBytes as a DataView: keys are hashed and compared a 32-bit word at a time. */
+  #accountView = new DataView(this.#accountBytes.buffer);
   #accounts = 0;
   #table = new Int32Array(1 << 11).fill(-1);
   #balanceKey = new Int32Array(1 << 10).fill(-1);
@@ -167,27 +169,33 @@ export class ChainState implements ReadonlyMap<string, bigint> {
     return this.#size;
   }
 
-  #hash(b: Uint8Array, at: number): number {
+  /** The hash of the 32 bytes at `at`, read as little-endian 32-bit words (unaligned, through a DataView). */
+  #hash(v: DataView, at: number): number {
     let h = ChainState.#seed;
     for (let k = at; k < at + 32; k += 4) {
-      h = Math.imul(h ^ (b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24)), 0x9e3779b1);
+      h = Math.imul(h ^ v.getInt32(k, true), 0x9e3779b1);
       h ^= h >>> 15;
     }
     return h;
   }
 
-  /** The account id of the 32 bytes at bytes[at..], or -1 when unknown. */
-  findAccount(bytes: Uint8Array, at: number): number {
+  /** The account id of the 32 bytes at `at` in `v`, or -1 when unknown; compared a word at a time. */
+  #find(v: DataView, at: number): number {
     const mask = this.#table.length - 1;
-    const own = this.#accountBytes;
-    for (let p = this.#hash(bytes, at) & mask; ; p = (p + 1) & mask) {
+    const own = this.#accountView;
+    for (let p = this.#hash(v, at) & mask; ; p = (p + 1) & mask) {
       const a = this.#table[p]!;
       if (a < 0) return -1;
-      let k = 0;
       const o = a * 32;
-      while (k < 32 && bytes[at + k] === own[o + k]) k++;
+      let k = 0;
+      while (k < 32 && v.getInt32(at + k, true) === own.getInt32(o + k, true)) k += 4;
       if (k === 32) return a;
     }
+  }
+
+  /** The account id of the 32 bytes at bytes[at..], or -1 when unknown. */
+  findAccount(bytes: Uint8Array, at: number): number {
+    return this.#find(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), at);
   }
 
   /** The account id of the 32 bytes at bytes[at..], added if new (it holds no key until one is written). */
@@ -199,6 +207,7 @@ export class ChainState implements ReadonlyMap<string, bigint> {
       const grown = new Uint8Array(2 * this.#accountBytes.length);
       grown.set(this.#accountBytes);
       this.#accountBytes = grown;
+      this.#accountView = new DataView(grown.buffer);
       const balance = new Int32Array(2 * this.#balanceKey.length).fill(-1);
       balance.set(this.#balanceKey);
       this.#balanceKey = balance;
@@ -214,46 +223,19 @@ export class ChainState implements ReadonlyMap<string, bigint> {
 
   /**
    * `account` for many keys: out[k] is the account id of bytes[at[k] ..
-   * at[k] + 32), added if new. Keys are hashed and compared a 32-bit word at
-   * a time through DataViews (the same hash as `#hash`, which reads the same
-   * words byte by byte), with no call per key when it is found.
+   * at[k] + 32), added if new; one DataView over `bytes` for all of them.
    */
   accounts(bytes: Uint8Array, at: Uint32Array, out: Int32Array): void {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let own = new DataView(this.#accountBytes.buffer);
     for (let k = 0; k < at.length; k++) {
-      const from = at[k]!;
-      let h = ChainState.#seed;
-      for (let w = from; w < from + 32; w += 4) {
-        h = Math.imul(h ^ view.getInt32(w, true), 0x9e3779b1);
-        h ^= h >>> 15;
-      }
-      const table = this.#table;
-      const mask = table.length - 1;
-      let found = -1;
-      for (let p = h & mask; ; p = (p + 1) & mask) {
-        const a = table[p]!;
-        if (a < 0) break;
-        const o = a * 32;
-        let w = 0;
-        while (w < 32 && view.getInt32(from + w, true) === own.getInt32(o + w, true)) w += 4;
-        if (w === 32) {
-          found = a;
-          break;
-        }
-      }
-      if (found < 0) {
-        found = this.account(bytes, from);
-        // Adding may have grown (replaced) the account bytes.
-        own = new DataView(this.#accountBytes.buffer);
-      }
-      out[k] = found;
+      const found = this.#find(view, at[k]!);
+      out[k] = found >= 0 ? found : this.account(bytes, at[k]!);
     }
   }
 
   #insert(a: number): void {
     const mask = this.#table.length - 1;
-    let p = this.#hash(this.#accountBytes, a * 32) & mask;
+    let p = this.#hash(this.#accountView, a * 32) & mask;
     while (this.#table[p]! >= 0) p = (p + 1) & mask;
     this.#table[p] = a;
   }

@@ -136,7 +136,7 @@ function refit(entry: Entry): void {
 function localCorrection(model: FittedModel, bucket: readonly CostSample[]): number {
   const n = Math.min(bucket.length, LOCAL_SAMPLES);
   if (n === 0) return 1;
-  // Runs on every prediction: the median of at most three ratios, without allocating.
+  // The median of at most three ratios, without allocating (cached per bucket: `cachedCorrection`).
   const ratio = (s: CostSample): number => s.ms / Math.max(predict(model, s.work), Number.MIN_VALUE);
   const end = bucket.length;
   let median: number;
@@ -222,7 +222,6 @@ export class ModelStore {
   readonly #minBuckets: number;
   #gpuFingerprint: string;
   readonly #entries = new Map<string, Entry>();
-  /** This machine's entries by kernel and device: routing looks one up per batch, without building the long key. */
   /** This machine's entries by kernel, then device: looked up several times per routed batch, without building a key. */
   readonly #current = new Map<string, { cpu?: Entry; gpu?: Entry }>();
   #dirty = false;
