@@ -1,7 +1,9 @@
 // What `auto` adds over a forced device on SHA-256 10K, bisected: the same GPU and
 // pool executors behind schedulers whose strategies differ only in decide or observe.
-// Run after `supervm calibrate` (the cost-model variants load its models). Prints one JSON object.
-// Usage: node scripts/auto-overhead.mjs [rounds]
+// Run after `supervm calibrate` (the cost-model variants load its models). With an older
+// build's index.js, its scheduler and cost model drive the same executors too (before / after).
+// Prints one JSON object.
+// Usage: node scripts/auto-overhead.mjs [rounds] [old-build/dist/src/index.js]
 import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
 
@@ -37,6 +39,13 @@ const schedulers = {
 };
 const variants = { 'gpu.execute': () => gpu.execute(input), 'forced gpu': () => schedulers.threshold.execute(input, { device: 'gpu' }) };
 for (const [name, s] of Object.entries(schedulers)) variants[`auto ${name}`] = () => s.execute(input);
+if (process.argv[3]) {
+  const old = await import(new URL(process.argv[3], `file://${process.cwd()}/`).href);
+  const oldForced = new old.HybridScheduler(cpu, gpu, { strategy: new old.ThresholdStrategy(1) });
+  const oldAuto = new old.HybridScheduler(cpu, gpu, { strategy: new old.CostModelStrategy(kernel, { store: store() }) });
+  variants['old forced gpu'] = () => oldForced.execute(input, { device: 'gpu' });
+  variants['old auto cost-model'] = () => oldAuto.execute(input);
+}
 const runtimeScheduler = await runtime.scheduler(kernel);
 variants['runtime auto'] = () => runtimeScheduler.execute(input);
 variants['runtime forced gpu'] = () => runtimeScheduler.execute(input, { device: 'gpu' });

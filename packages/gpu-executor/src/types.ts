@@ -76,6 +76,12 @@ export interface RangeOptions extends ExecuteOptions {
   start: number;
   /** Last item to run (exclusive). */
   end: number;
+  /**
+   * Most pool threads this range may occupy at once (a worker pool only; others
+   * ignore it). Co-execution leaves a core to the thread that drives the GPU.
+   * Default: every thread of the pool.
+   */
+  maxThreads?: number;
 }
 
 /**

@@ -78,6 +78,35 @@ describe('GPU failures fall back to the CPU', () => {
     assert.match(stats.fallbackReason ?? '', /TIMEOUT/);
   });
 
+  test('batches in flight on a hung GPU all time out and re-run on CPU; the next batch gets a fresh GPU run', async () => {
+    const gpu = new FakeGpu(vectorAdd, 'hang');
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), gpu, { strategy: { gpuThreshold: 1 }, gpuTimeoutMs: 40 });
+    const caller = new AbortController();
+    const runs = await Promise.all([s.execute(inputOf(64, 1)), s.execute(inputOf(65, 2), { signal: caller.signal }), s.execute(inputOf(66, 3))]);
+    runs.forEach(({ output, stats }, i) => {
+      assert.deepEqual(output, expected(64 + i, i + 1));
+      assert.equal(stats.fellBack, true);
+      assert.match(stats.fallbackReason ?? '', /TIMEOUT/);
+    });
+    assert.equal(s.fallbacks, 3);
+    // The deadline aborted the shared controller; a later batch must not start aborted.
+    gpu.behaviour = 'ok';
+    const { stats } = await s.execute(inputOf(67));
+    assert.equal(stats.device, 'gpu');
+    assert.equal(stats.fellBack, undefined);
+    await s.close();
+  });
+
+  test('the caller aborting a GPU batch rejects it with ABORTED, not a fallback', async () => {
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'hang'), { strategy: { gpuThreshold: 1 } });
+    const caller = new AbortController();
+    const pending = s.execute(inputOf(64), { signal: caller.signal });
+    setTimeout(() => caller.abort(), 5);
+    await assert.rejects(pending, { code: 'ABORTED' });
+    assert.equal(s.fallbacks, 0);
+    await s.close();
+  });
+
   test('invalid input is rejected up front, never "fallen back"', async () => {
     const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'throw'), { strategy: { gpuThreshold: 1 } });
     await assert.rejects(s.execute({ a: new Float32Array(2), b: new Float32Array(3) }), { code: 'INVALID_INPUT', index: 2 });

@@ -109,12 +109,16 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
 
   async executeInto(input: I, output: O, options: RangeOptions): Promise<ExecStats> {
     this.#assertOpen();
-    const { start, end, signal, priority } = options;
+    const { start, end, signal, priority, maxThreads = this.#pool.threads } = options;
     const items = this.kernel.count(input);
     checkRange(start, end, items);
+    if (!Number.isInteger(maxThreads) || maxThreads < 1) {
+      throw new ExecutorError('INVALID_OPTION', `maxThreads must be a positive integer, got ${String(maxThreads)}`);
+    }
+    const threads = Math.min(maxThreads, this.#pool.threads);
     throwIfAborted(signal);
     const t0 = performance.now();
-    const bounds = this.#split(input, start, end);
+    const bounds = this.#split(input, start, end, threads);
     const stats = (threads: number): ExecStats => ({
       device: 'cpu',
       backend: this.backend,
@@ -138,7 +142,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     try {
       const columns = stageColumns(input, acquire);
       const target = isShared(output) ? output : this.kernel.createOutput(items, acquire(outputBytes(this.kernel, items)));
-      await this.#claimAll({ moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start, end }, bounds, priority, signal);
+      await this.#claimAll({ moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start, end }, bounds, threads, priority, signal);
       if (target !== output) {
         const w = this.kernel.outputWidth;
         (output as TypedArray).set((target as TypedArray).subarray(start * w, end * w) as never, start * w);
@@ -148,18 +152,18 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
       // on its way finds no part to claim and reads or writes none of these buffers.
       for (const buffer of staged) sharedScratch.release(buffer);
     }
-    return stats(Math.min(this.#pool.threads, bounds.length - 1));
+    return stats(Math.min(threads, bounds.length - 1));
   }
 
   /**
-   * Runs the parts between `bounds`: one slot per thread keeps a claiming task
+   * Runs the parts between `bounds`: one slot per thread (up to `threads`) keeps a claiming task
    * on the pool until no part is left. A task that gave its worker up to a
    * high-priority one (after at least one part) is queued again at once, behind
    * it; no slot waits for the others. The batch is over when every part is
    * done, even if a task is still on its way (a worker loading the kernel
    * module for the first time): it will find nothing to claim.
    */
-  async #claimAll(task: Omit<WorkerTask, 'parts'>, bounds: number[], priority: TaskPriority | undefined, signal: AbortSignal | undefined): Promise<void> {
+  async #claimAll(task: Omit<WorkerTask, 'parts'>, bounds: number[], threads: number, priority: TaskPriority | undefined, signal: AbortSignal | undefined): Promise<void> {
     const parts = bounds.length - 1;
     const claims: PartClaims = { bounds: new Uint32Array(new SharedArrayBuffer(4 * bounds.length)), control: new Int32Array(new SharedArrayBuffer(12)) };
     claims.bounds.set(bounds);
@@ -186,7 +190,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     };
     try {
       // After an abort or a failure, every task is waited for: a part still running writes the output.
-      await Promise.race([done, Promise.all(Array.from({ length: Math.min(this.#pool.threads, parts) }, slot))]);
+      await Promise.race([done, Promise.all(Array.from({ length: Math.min(threads, parts) }, slot))]);
     } finally {
       signal?.removeEventListener('abort', stop);
     }
@@ -219,7 +223,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
    * twice minTaskNs, else PARTS_PER_THREAD parts per thread so uneven items
    * even out, none under the part floor nor over maxTaskNs.
    */
-  #split(input: I, start: number, end: number): number[] {
+  #split(input: I, start: number, end: number, threads: number): number[] {
     const work = (s: number, e: number): number => this.kernel.work?.(input, s, e) ?? e - s;
     const total = work(start, end);
     const nsPerUnit = this.kernel.cost.cpuNsPerItem * ((end - start) / Math.max(total, 1));
@@ -227,7 +231,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     const inline = totalNs < 2 * this.#minTaskNs;
     const byWork = Math.floor(totalNs / Math.max(Math.min(this.#minTaskNs, MIN_PART_NS), 1));
     const bounded = Math.ceil(totalNs / Math.max(this.#maxTaskNs, 1));
-    const parts = inline ? 1 : Math.max(1, Math.min(Math.max(this.#pool.threads * PARTS_PER_THREAD, bounded), byWork, end - start));
+    const parts = inline ? 1 : Math.max(1, Math.min(Math.max(threads * PARTS_PER_THREAD, bounded), byWork, end - start));
     const bounds = [start];
     for (let p = 1; p < parts; p++) {
       const goal = (total * p) / parts;
