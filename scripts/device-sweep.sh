@@ -54,7 +54,8 @@ if want sched; then
   # After calibrate: `auto` routes by the fitted models, as it does in the bench.
   step "what the scheduler adds to a batch over the executor it calls, and what auto adds over forced"
   timeout 90 node scripts/sched-overhead.mjs 60 > "$out/sched-overhead.json" 2> "$out/sched-overhead.err"
-  timeout 60 node scripts/auto-overhead.mjs 150 > "$out/auto-overhead.json" 2> "$out/auto-overhead.err"
+  old=$([ -f node_modules/.old-dist/dist/src/index.js ] && echo node_modules/.old-dist/dist/src/index.js)
+  timeout 90 node scripts/auto-overhead.mjs 300 $old > "$out/auto-overhead.json" 2> "$out/auto-overhead.err"
 fi
 
 if want bench; then

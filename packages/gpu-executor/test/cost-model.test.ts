@@ -272,6 +272,36 @@ describe('the model store', () => {
     assert.equal(s.decide({ ...ctx, items: 2 ** 14, work: 2 ** 14 }).device, 'gpu');
   });
 
+  test('a decision reused across batches of one size follows a drift that refits nothing as soon as without the reuse', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
+    // Full buckets (5 samples each): the curve is not refitted again within the next 40 samples.
+    for (let e = 10; e <= 24; e += 2) {
+      for (let k = 0; k < 5; k++) {
+        s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1.5e-6 });
+        s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-6 });
+      }
+    }
+    const w = 2 ** 20;
+    const ctx = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    assert.equal(s.decide(ctx).device, 'gpu');
+    const fit = store.model('k', 'gpu');
+    // Each GPU batch now takes 1.9x its prediction: under the miss ratio, so no refit, but the bucket's
+    // correction makes the GPU slower than the CPU from its second sample.
+    const devices: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 1.9e-6 });
+      devices.push(s.decide(ctx).device);
+    }
+    assert.equal(store.model('k', 'gpu'), fit);
+    const flip = devices.indexOf('cpu');
+    // The bucket's correction (median of its last three) turns at the second slow batch.
+    assert.equal(flip, 1, devices.join(' '));
+    assert.ok(devices.slice(flip).every((d) => d === 'cpu'), devices.join(' '));
+    // Queued work is never answered from the reused decision.
+    assert.equal(s.decide({ ...ctx, queued: { cpu: 100 * w, gpu: 0 } }).device, 'gpu');
+  });
+
   test('a refresh that beats the winner is confirmed by the next batch, and two agreeing runs move the decision', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 4, minSplitItems: 2 ** 30 });

@@ -226,6 +226,7 @@ export class ModelStore {
   readonly #current = new Map<string, { cpu?: Entry; gpu?: Entry }>();
   #dirty = false;
   #refits = 0;
+  #revision = 0;
 
   constructor(options: ModelStoreOptions = {}) {
     this.path = options.path === false ? undefined : (options.path ?? defaultModelPath());
@@ -245,6 +246,16 @@ export class ModelStore {
   setGpu(adapter: Pick<GpuAdapterDescription, 'backend' | 'vendor' | 'device' | 'description'>): void {
     this.#gpuFingerprint = gpuFingerprint(this.cpuFingerprint, adapter);
     this.#current.clear();
+    this.#revision++;
+  }
+
+  /**
+   * Changes whenever a fit, a bucket or a model does, not with each sample: a
+   * decision taken from the fits holds while it does (bucket corrections move
+   * by at most one sample a batch).
+   */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** The fingerprint a device's models are filed under on this machine. */
@@ -271,6 +282,7 @@ export class ModelStore {
     if (entry === undefined && create) {
       entry = { kernel, device, fingerprint, buckets: new Map(), fit: undefined, stale: false, sinceFit: 0, misses: 0, missBucket: 0 };
       this.#entries.set(key, entry);
+      this.#revision++;
     }
     if (entry !== undefined) {
       if (current === undefined) this.#current.set(kernel, (current = {}));
@@ -294,6 +306,7 @@ export class ModelStore {
     if (list === undefined) {
       list = [];
       entry.buckets.set(b, list);
+      this.#revision++;
     }
     // A miss is a batch far off what was predicted for it: the curve corrected by its bucket. Against the
     // bare curve, a size the curve misfits missed on every batch and refitted the whole store each time
@@ -369,6 +382,7 @@ export class ModelStore {
     if (dueForRefit(entry)) {
       refit(entry);
       this.#refits++;
+      this.#revision++;
     }
     return entry.fit;
   }
@@ -409,6 +423,7 @@ export class ModelStore {
       const current = this.#current.get(kernel);
       if (current) delete current[d];
       if (this.#entries.delete(this.#key(this.fingerprintOf(d), kernel, d))) this.#dirty = true;
+      this.#revision++;
     }
   }
 
@@ -434,7 +449,10 @@ export class ModelStore {
   toJSON(): CostModelFile {
     const models: CostModelFile['models'] = [];
     for (const entry of this.#entries.values()) {
-      if (entry.stale) refit(entry);
+      if (entry.stale) {
+        refit(entry);
+        this.#revision++;
+      }
       const samples = [...entry.buckets.values()].flat().map((s): [number, number] => [s.work, s.ms]);
       const { fit } = entry;
       models.push({
@@ -476,6 +494,7 @@ export class ModelStore {
     }
     this.#entries.clear();
     this.#current.clear();
+    this.#revision++;
     for (const m of (data as CostModelFile).models) {
       const key = this.#key(m.fingerprint, m.kernel, m.device);
       let entry = this.#entries.get(key);
