@@ -148,7 +148,9 @@ export class CostModelStrategy implements RoutingStrategy {
     const memo = this.#memo;
     if (memo !== undefined && sample.device === memo.device && sample.kernel === memo.kernel && bucketOf(sample.work) === memo.bucket) {
       const ratio = sample.durationMs / memo.bestMs;
-      if (ratio > MEMO_TOLERANCE || ratio < 1 / MEMO_TOLERANCE) this.#memo = undefined;
+      // On time: the device the models rank first ran as predicted, so there is no surprise to check.
+      if (ratio <= MEMO_TOLERANCE && ratio >= 1 / MEMO_TOLERANCE) return;
+      this.#memo = undefined;
     }
     if (sample.kernel === this.kernel) this.#checkSurprise(sample);
   }
