@@ -39,18 +39,6 @@ function ms(value: number): string {
 }
 
 /**
- * Routes by predicted finish time. Per kernel and device, a model
- * time(w) = a * w^b + c is fitted from observed batches (see `fitPowerModel`);
- * a batch goes to the device that would finish it first, counting the work
- * already queued on each, or is split between both so they finish together
- * when that beats the best single device by 10 %.
- *
- * Until both models are trusted (samples in 3 power-of-two buckets of work),
- * batches of at least `minExploreItems` go to a device that has no sample of
- * that size yet (exploration); with a few samples on both, the nearest sample
- * scaled linearly predicts; with none, the kernel's threshold hint decides.
- */
-/**
  * Batches of one size after a decision by the models that reuse it without
  * predicting again, while the store's fits and buckets stay as they are and
  * nothing is queued. On the H200, decide was ~28 us of a 0.5 ms SHA-256 10K
@@ -67,14 +55,25 @@ interface Memo {
   bucket: number;
   revision: number;
   uses: number;
-  decision: RoutingDecision;
-  device: DeviceKind;
+  decision: { device: DeviceKind; reason: string };
   other: DeviceKind;
   bestMs: number;
   otherMs: number;
   predicted: string;
 }
 
+/**
+ * Routes by predicted finish time. Per kernel and device, a model
+ * time(w) = a * w^b + c is fitted from observed batches (see `fitPowerModel`);
+ * a batch goes to the device that would finish it first, counting the work
+ * already queued on each, or is split between both so they finish together
+ * when that beats the best single device by 10 %.
+ *
+ * Until both models are trusted (samples in 3 power-of-two buckets of work),
+ * batches of at least `minExploreItems` go to a device that has no sample of
+ * that size yet (exploration); with a few samples on both, the nearest sample
+ * scaled linearly predicts; with none, the kernel's threshold hint decides.
+ */
 export class CostModelStrategy implements RoutingStrategy {
   readonly name = 'cost-model';
   readonly kernel: string;
@@ -146,7 +145,7 @@ export class CostModelStrategy implements RoutingStrategy {
   observe(sample: RoutingSample): void {
     this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
     const memo = this.#memo;
-    if (memo !== undefined && sample.device === memo.device && sample.kernel === memo.kernel && bucketOf(sample.work) === memo.bucket) {
+    if (memo !== undefined && sample.device === memo.decision.device && sample.kernel === memo.kernel && bucketOf(sample.work) === memo.bucket) {
       const ratio = sample.durationMs / memo.bestMs;
       // On time: the device the models rank first ran as predicted, so there is no surprise to check.
       if (ratio <= MEMO_TOLERANCE && ratio >= 1 / MEMO_TOLERANCE) return;
@@ -287,7 +286,7 @@ export class CostModelStrategy implements RoutingStrategy {
     if (this.#refreshDue(other.ms, best.ms)) return { device: other.device, reason: `refresh the ${other.device} model: ${predicted}` };
     const decision = { device: best.device, reason: `earliest finish: ${predicted}` };
     if (ctx.queued.cpu === 0 && ctx.queued.gpu === 0) {
-      this.#memo = { kernel: ctx.kernel, bucket: bucketOf(work), revision: this.store.revision, uses: 0, decision, device: best.device, other: other.device, bestMs: best.ms, otherMs: other.ms, predicted };
+      this.#memo = { kernel: ctx.kernel, bucket: bucketOf(work), revision: this.store.revision, uses: 0, decision, other: other.device, bestMs: best.ms, otherMs: other.ms, predicted };
     }
     return decision;
   }

@@ -171,8 +171,8 @@ export class HybridScheduler<I, O> {
    * Runs [start, end) on the GPU; on failure or past the deadline, on the CPU.
    * Per batch this costs a promise and a watchdog entry: GPU batches without a
    * caller's signal share one abort controller, and one timer watches every
-   * deadline (an AbortController and a timer per batch were ~12 us of a 0.35 ms
-   * SHA-256 10K batch on the H200).
+   * deadline (an AbortController, a timer and a race per batch were ~60 us of
+   * a 0.5-0.6 ms SHA-256 10K batch on the H200).
    */
   async #withFallback(input: I, output: O, start: number, end: number, options: ExecuteOptions): Promise<ExecStats> {
     const gpu = this.#gpu!;
@@ -231,8 +231,9 @@ export class HybridScheduler<I, O> {
         }
         this.#gpuWatches.delete(watch);
         if (watch.controller === this.#gpuEpoch) this.#gpuEpoch = new AbortController();
-        watch.controller.abort(new ExecutorError('TIMEOUT', `GPU batch exceeded ${this.#gpuTimeoutMs} ms`));
-        watch.fail(new ExecutorError('TIMEOUT', `GPU batch exceeded ${this.#gpuTimeoutMs} ms`));
+        const timeout = new ExecutorError('TIMEOUT', `GPU batch exceeded ${this.#gpuTimeoutMs} ms`);
+        watch.controller.abort(timeout);
+        watch.fail(timeout);
       }
     }, Math.max(0, at - performance.now()));
   }
