@@ -302,6 +302,30 @@ describe('the model store', () => {
     assert.equal(s.decide({ ...ctx, queued: { cpu: 100 * w, gpu: 0 } }).device, 'gpu');
   });
 
+  test('of the on-time batches that reuse a decision only the last is stored, and a drift within the tolerance still arrives', () => {
+    const store = new ModelStore({ path: false, samplesPerBucket: 100 });
+    const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
+    for (let e = 10; e <= 24; e += 2) {
+      for (let k = 0; k < 5; k++) {
+        s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1.5e-6 });
+        s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-6 });
+      }
+    }
+    const w = 2 ** 20;
+    const ctx = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    const stored = () => store.samples('k', 'gpu').filter((x) => x.work === w).length;
+    const before = stored();
+    // 18 batches, 1.2x the prediction (inside the 1.25x tolerance): two decisions by the models, each
+    // reused 8 times; stored are each decision's own batch and its last reuse.
+    for (let i = 0; i < 18; i++) {
+      assert.equal(s.decide(ctx).device, 'gpu');
+      s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 1.2e-6 });
+    }
+    assert.equal(stored() - before, 4);
+    // The bucket's correction (median of its last three) now says 1.2x: the drift arrived.
+    assert.ok(Math.abs(store.predict('k', 'gpu', w)! / (w * 1.2e-6) - 1) < 0.02, String(store.predict('k', 'gpu', w)));
+  });
+
   test('a refresh that beats the winner is confirmed by the next batch, and two agreeing runs move the decision', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 4, minSplitItems: 2 ** 30 });

@@ -4,6 +4,7 @@ import { Registry, register as globalRegistry } from 'prom-client';
 import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
 import { createMetrics } from '../src/metrics/index.js';
+import { MAX_PENDING } from '../src/metrics/pending.js';
 import { HybridScheduler } from '../src/scheduler/hybrid-scheduler.js';
 import { Runtime } from '../src/runtime.js';
 import type { RoutingStrategy } from '../src/scheduler/strategy.js';
@@ -88,6 +89,28 @@ describe('executor metrics', () => {
     assert.equal(find(samples, 'supervm_fallbacks_total', { kernel: 'sha256', reason: 'other' }), 1);
     assert.equal(find(samples, 'supervm_fallbacks_total', { kernel: 'sha256', reason: 'TIMEOUT' }), 1);
     assert.ok(!samples.some((x) => x.name.startsWith('process_')));
+  });
+
+  test('batches held off the hot path are all recorded before any read, as they were', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const total = MAX_PENDING * 2 + 3;
+    for (let i = 0; i < total; i++) {
+      const stats = { device: 'gpu' as const, backend: 'x', kernel: 'sha256', tasks: 2, durationMs: 0.75 };
+      metrics.onBatch(stats);
+      // The caller owns the stats it got back: changing them later changes no metric.
+      stats.tasks = 1000;
+      stats.durationMs = 60_000;
+      metrics.onDecision('sha256', 'gpu', 'cost-model');
+    }
+    // A read of one metric (not the whole registry) records what is held too.
+    const tasks = await metrics.registry.getSingleMetric('supervm_tasks_total')!.get();
+    assert.deepEqual(tasks.values.map((v) => [v.labels, v.value]), [[{ kernel: 'sha256', device: 'gpu' }, 2 * total]]);
+    const samples = parse(await metrics.text());
+    assert.equal(find(samples, 'supervm_batch_duration_seconds_count', { kernel: 'sha256', device: 'gpu' }), total);
+    assert.equal(find(samples, 'supervm_batch_duration_seconds_bucket', { kernel: 'sha256', device: 'gpu', le: '0.001' }), total);
+    assert.equal(find(samples, 'supervm_routing_decisions_total', { kernel: 'sha256', device: 'gpu', strategy: 'cost-model' }), total);
+    // Read twice, counted once.
+    assert.equal(find(parse(await metrics.text()), 'supervm_tasks_total', { kernel: 'sha256', device: 'gpu' }), 2 * total);
   });
 
   test('a runtime with a registry reports its batches and its pool', async () => {

@@ -5,6 +5,7 @@ import { batchDurationHistogram } from './batch-duration.js';
 import { fallbacksCounter } from './fallbacks.js';
 import { gpuBufferBytesGauge, type BufferStatsSource } from './gpu-buffer-bytes.js';
 import { BUILTIN_KERNELS, BUILTIN_STRATEGIES, OTHER, bounded, reasonCode } from './labels.js';
+import { PendingObservations, type BatchRecord } from './pending.js';
 import { routingDecisionsCounter } from './routing-decisions.js';
 import { tasksCounter } from './tasks.js';
 import { workerUtilizationGauge, type UtilizationSource } from './worker-utilization.js';
@@ -60,37 +61,39 @@ export function createMetrics(options: MetricsOptions = {}): ExecutorMetrics {
   const devices = new Set<string>(['cpu', 'gpu', 'split']);
   let runtime = options.runtime;
 
-  const duration = batchDurationHistogram(registry);
-  const tasks = tasksCounter(registry);
-  const fallbacks = fallbacksCounter(registry);
-  const decisions = routingDecisionsCounter(registry);
+  // Batches and decisions are held (one array push) and recorded when a scrape collects: see PendingObservations.
+  const flush = (): void => pending.flush();
+  const duration = batchDurationHistogram(registry, flush);
+  const tasks = tasksCounter(registry, flush);
+  const fallbacks = fallbacksCounter(registry, flush);
+  const decisions = routingDecisionsCounter(registry, flush);
   const bufferSource = (): BufferStatsSource | undefined => () => runtime?.devices?.context?.buffers.stats();
   const utilizationSource = (): UtilizationSource | undefined => () => runtime?.pool?.utilization;
   gpuBufferBytesGauge(registry, bufferSource);
   workerUtilizationGauge(registry, utilizationSource);
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const onBatch = (stats: ExecStats): void => {
-    const kernel = bounded(stats.kernel, kernels);
-    const device = stats.split !== undefined ? 'split' : bounded(stats.device, devices);
-    duration.observe({ kernel, device }, Math.max(0, stats.durationMs) / 1000);
-    if (stats.split !== undefined && !stats.fellBack) {
-      if (stats.split.cpu > 0) tasks.inc({ kernel, device: 'cpu' }, stats.split.cpu);
-      if (stats.split.gpu > 0) tasks.inc({ kernel, device: 'gpu' }, stats.split.gpu);
-    } else if (stats.tasks > 0) {
-      tasks.inc({ kernel, device: bounded(stats.device, devices) }, stats.tasks);
+  const recordBatch = (batch: BatchRecord): void => {
+    const kernel = bounded(batch.kernel, kernels);
+    const device = batch.split ? 'split' : bounded(batch.device, devices);
+    duration.observe({ kernel, device }, Math.max(0, batch.durationMs) / 1000);
+    if (batch.split && batch.fallbackReason === undefined) {
+      if (batch.cpuPart > 0) tasks.inc({ kernel, device: 'cpu' }, batch.cpuPart);
+      if (batch.gpuPart > 0) tasks.inc({ kernel, device: 'gpu' }, batch.gpuPart);
+    } else if (batch.tasks > 0) {
+      tasks.inc({ kernel, device: bounded(batch.device, devices) }, batch.tasks);
     }
-    if (stats.fellBack) fallbacks.inc({ kernel, reason: reasonCode(stats.fallbackReason) });
+    if (batch.fallbackReason !== undefined) fallbacks.inc({ kernel, reason: reasonCode(batch.fallbackReason) });
   };
-
-  const onDecision = (kernelName: string, device: DeviceKind | 'split', strategy: string): void => {
+  const recordDecision = (kernelName: string, device: string, strategy: string): void => {
     decisions.inc({ kernel: bounded(kernelName, kernels), device: bounded(device, devices), strategy: bounded(strategy, strategies) });
   };
+  const pending = new PendingObservations(recordBatch, recordDecision);
 
   return {
     registry,
-    onBatch,
-    onDecision,
+    onBatch: (stats) => pending.batch(stats),
+    onDecision: (kernel, device, strategy) => pending.decision(kernel, device, strategy),
     bind(source) {
       runtime = source;
     },

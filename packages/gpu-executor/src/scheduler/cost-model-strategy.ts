@@ -45,7 +45,10 @@ function ms(value: number): string {
  * batch in place (6 us in a tight loop: in place, its data is out of cache).
  * A refit ends the reuse, and so does a batch of the chosen device that ran
  * outside MEMO_TOLERANCE of its prediction: a drift is followed as soon as
- * without the reuse.
+ * without the reuse. The on-time batches of a reuse are not stored but the
+ * last: storing one cost ~10 us of such a batch on the H200, and a bucket
+ * that keeps its last few samples learns nothing from eight alike (a slow
+ * drift within the tolerance still reaches it, one sample per reuse).
  */
 const MEMO_USES = 8;
 const MEMO_TOLERANCE = 1.25;
@@ -143,14 +146,18 @@ export class CostModelStrategy implements RoutingStrategy {
   }
 
   observe(sample: RoutingSample): void {
-    this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
     const memo = this.#memo;
     if (memo !== undefined && sample.device === memo.decision.device && sample.kernel === memo.kernel && bucketOf(sample.work) === memo.bucket) {
       const ratio = sample.durationMs / memo.bestMs;
       // On time: the device the models rank first ran as predicted, so there is no surprise to check.
-      if (ratio <= MEMO_TOLERANCE && ratio >= 1 / MEMO_TOLERANCE) return;
+      // Nor much to learn: of the batches that reused the decision, only the last is stored (see MEMO_USES).
+      if (ratio <= MEMO_TOLERANCE && ratio >= 1 / MEMO_TOLERANCE) {
+        if (memo.uses === 0 || memo.uses >= MEMO_USES) this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
+        return;
+      }
       this.#memo = undefined;
     }
+    this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
     if (sample.kernel === this.kernel) this.#checkSurprise(sample);
   }
 

@@ -28,6 +28,10 @@ export interface SchedulerOptions {
   onDecision?: (kernel: string, device: DeviceKind | 'split', strategy: string) => void;
 }
 
+const NO_OPTIONS: ExecuteOptions = Object.freeze({});
+const FORCED_CPU: RoutingDecision = Object.freeze({ device: 'cpu', reason: 'forced' });
+const FORCED_GPU: RoutingDecision = Object.freeze({ device: 'gpu', reason: 'forced' });
+
 /** A GPU batch the watchdog fails with TIMEOUT at `deadline` (performance.now() ms). */
 interface GpuWatch {
   deadline: number;
@@ -101,7 +105,7 @@ export class HybridScheduler<I, O> {
     if (this.#closed) throw new ExecutorError('CLOSED', 'the scheduler is closed');
     const { signal, priority, device = 'auto' } = options;
     // What every part of this batch runs with (abort, pool priority).
-    const run: ExecuteOptions = { ...(signal ? { signal } : {}), ...(priority ? { priority } : {}) };
+    const run: ExecuteOptions = signal === undefined && priority === undefined ? NO_OPTIONS : { ...(signal ? { signal } : {}), ...(priority ? { priority } : {}) };
     if (device !== 'auto' && device !== 'cpu' && device !== 'gpu') {
       throw new ExecutorError('INVALID_OPTION', `device must be auto, cpu or gpu, not ${JSON.stringify(device)}`);
     }
@@ -124,9 +128,9 @@ export class HybridScheduler<I, O> {
         this.strategy.observeSplit?.({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
       }
     } else if (decision.device === 'gpu') {
-      stats = await this.#withFallback(validated, output, 0, items, run);
+      stats = await this.#withFallback(validated, output, 0, items, run, work);
     } else {
-      stats = await this.#run(this.#cpu, validated, output, 0, items, run);
+      stats = await this.#run(this.#cpu, validated, output, 0, items, run, work);
     }
     stats = { ...stats, tasks: items, durationMs: performance.now() - t0, strategy: this.strategy.name, reason: decision.reason };
     if (!stats.fellBack && stats.split === undefined) {
@@ -145,10 +149,10 @@ export class HybridScheduler<I, O> {
 
   #decide(device: DeviceChoice, items: number, work: number): RoutingDecision {
     const gpuAvailable = this.gpuAvailable;
-    if (device === 'cpu') return { device: 'cpu', reason: 'forced' };
+    if (device === 'cpu') return FORCED_CPU;
     if (device === 'gpu') {
       if (!gpuAvailable) throw new ExecutorError('BACKEND_UNAVAILABLE', 'device "gpu" was requested but no GPU is available');
-      return { device: 'gpu', reason: 'forced' };
+      return FORCED_GPU;
     }
     if (!this.#autoGpu) return { device: 'cpu', reason: 'auto routing excludes this GPU' };
     const decision = this.strategy.decide({ kernel: this.kernel.name, items, work, gpuAvailable, queued: { ...this.#queued } });
@@ -156,9 +160,16 @@ export class HybridScheduler<I, O> {
     return decision;
   }
 
-  async #run(executor: SchedulableExecutor<I, O>, input: I, output: O, start: number, end: number, options: ExecuteOptions & { maxThreads?: number }): Promise<ExecStats> {
+  async #run(
+    executor: SchedulableExecutor<I, O>,
+    input: I,
+    output: O,
+    start: number,
+    end: number,
+    options: ExecuteOptions & { maxThreads?: number },
+    work = this.kernel.work?.(input, start, end) ?? end - start,
+  ): Promise<ExecStats> {
     const kind = executor.deviceKind;
-    const work = this.kernel.work?.(input, start, end) ?? end - start;
     this.#queued[kind] += work;
     try {
       return await executor.executeInto(input, output, { ...options, start, end });
@@ -174,7 +185,7 @@ export class HybridScheduler<I, O> {
    * deadline (an AbortController, a timer and a race per batch were ~60 us of
    * a 0.5-0.6 ms SHA-256 10K batch on the H200).
    */
-  async #withFallback(input: I, output: O, start: number, end: number, options: ExecuteOptions): Promise<ExecStats> {
+  async #withFallback(input: I, output: O, start: number, end: number, options: ExecuteOptions, work?: number): Promise<ExecStats> {
     const gpu = this.#gpu!;
     const { signal } = options;
     // The caller's signal, when given, also aborts this batch's GPU run; then it needs its own controller.
@@ -191,14 +202,28 @@ export class HybridScheduler<I, O> {
       return await new Promise<ExecStats>((resolve, reject) => {
         watch.fail = reject;
         this.#watch(watch);
-        this.#run(gpu, input, output, start, end, { ...options, signal: watch.controller.signal }).then(resolve, reject);
+        // The executor called here, not through #run: one async frame fewer per batch. Its work
+        // stays queued until its run settles, even after the watchdog gave the batch to the CPU.
+        const queued = work ?? this.kernel.work?.(input, start, end) ?? end - start;
+        const running = gpu.executeInto(input, output, { ...options, signal: watch.controller.signal, start, end });
+        this.#queued.gpu += queued;
+        running.then(
+          (stats) => {
+            this.#queued.gpu -= queued;
+            resolve(stats);
+          },
+          (err: unknown) => {
+            this.#queued.gpu -= queued;
+            reject(err);
+          },
+        );
       });
     } catch (err) {
       // ABORTED without the caller's abort is this scheduler's deadline (on this batch or a sibling on the same GPU).
       if (signal?.aborted || isExecutorError(err, 'INVALID_INPUT')) throw err;
       this.#fallbacks++;
       const reason = isExecutorError(err, 'ABORTED') ? 'TIMEOUT' : isExecutorError(err) ? err.code : 'KERNEL_FAILED';
-      const stats = await this.#run(this.#cpu, input, output, start, end, options);
+      const stats = await this.#run(this.#cpu, input, output, start, end, options, work);
       return { ...stats, fellBack: true, fallbackReason: `${reason}: ${(err as Error).message}` };
     } finally {
       this.#gpuWatches.delete(watch);
