@@ -139,6 +139,27 @@ describe('supervm bench, a tiny real run', () => {
     assert.match(table, /js-loop/);
   });
 
+  test('vector-add with a GPU adapter: the GPU fixed costs come first, and validate', (t) => {
+    const file = join(dir, 'gpu.json');
+    const out = bench('vector-add', '--sizes', '64', '--repeat', '1', '--json', file);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    assert.deepEqual(validateReport(report), []);
+    if (!report.gpu.available) {
+      assert.ok(process.env.SUPERVM_REQUIRE_GPU !== '1', `SUPERVM_REQUIRE_GPU=1 but no adapter: ${report.gpu.reason}`);
+      assert.equal(report.gpuTransfers, undefined);
+      t.diagnostic(`no GPU adapter (${report.gpu.reason}): only the absence of the section was checked`);
+      return;
+    }
+    const g = report.gpuTransfers!;
+    assert.ok(g.tinyRoundTripUs > 0);
+    assert.ok(g.transfers.length >= 1 && g.transfers.every((x) => x.bytes > 0 && x.uploadGBps > 0 && x.downloadDmaGBps > 0));
+    assert.ok(g.resident.length >= 1 && g.resident.every((x) => x.elements > 0 && x.dispatchUs > 0 && x.effectiveGBps > 0));
+    assert.match(out, /^transfer +upload GB\/s/m);
+    assert.match(out, /tiny batch round trip \(vector add of 16\) \d+ us/);
+    // A broken section is named by the schema check.
+    assert.deepEqual(validateReport({ ...report, gpuTransfers: { ...g, tinyRoundTripUs: 'fast' } }), ['gpuTransfers.tinyRoundTripUs is not a number']);
+  });
+
   test('sha256 and ed25519 with every peer, tiny and CPU-only', () => {
     const file = join(dir, 'peers.json');
     bench('sha256', 'ed25519', '--sizes', '48', '--repeat', '1', '--no-gpu', '--json', file);

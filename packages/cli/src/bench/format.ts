@@ -101,3 +101,24 @@ export function rowCells(r: BenchRow): string[] {
 }
 
 export const ROW_HEADER = ['kernel', 'size', 'case', 'device', 'median ms', 'p95 ms', 'runs', 'items/s', 'bytes/s', 'vs cpu-1t', 'regret', 'gpu up/compute/down ms', 'same output', 'note'];
+
+const gb = (x: number): string => (finite(x) ? x.toFixed(x >= 100 ? 0 : 1) : '-');
+
+/** The GPU's fixed costs (`gpuTransfers`) as a header, rows and a closing line; none without them. */
+export function transferTable(report: BenchReport): { header: string[]; rows: string[][]; line: string } | undefined {
+  const g = report.gpuTransfers;
+  if (g === undefined) return undefined;
+  const header = ['transfer', 'upload GB/s', 'host copy', 'DMA', 'in 4 pieces', 'download GB/s', 'DMA + map', 'copy out'];
+  const rows = g.transfers.map((t) => [
+    `${(t.bytes / 2 ** 20).toFixed(t.bytes >= 2 ** 20 ? 0 : 2)} MiB`,
+    gb(t.uploadGBps),
+    gb(t.uploadHostCopyGBps),
+    gb(t.uploadDmaGBps),
+    gb(t.uploadPipelinedGBps),
+    gb(t.downloadGBps),
+    gb(t.downloadDmaGBps),
+    gb(t.downloadHostCopyGBps),
+  ]);
+  const resident = g.resident.map((r) => `${fmtSize(r.elements)} ${r.dispatchUs.toFixed(1)} us (${gb(r.effectiveGBps)} GB/s)`).join(', ');
+  return { header, rows, line: `tiny batch round trip (vector add of 16) ${g.tinyRoundTripUs.toFixed(0)} us; vector add on resident buffers: ${resident}` };
+}

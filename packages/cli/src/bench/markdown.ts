@@ -1,4 +1,4 @@
-import { ROW_HEADER, fmtMs, fmtRate, fmtSize, fmtX, gpuLine, groups, machineLine, markdownTable, packagesLine, rowCells } from './format.js';
+import { ROW_HEADER, fmtMs, fmtRate, fmtSize, fmtX, gpuLine, groups, machineLine, markdownTable, packagesLine, rowCells, transferTable } from './format.js';
 import type { BenchReport, BenchRow } from './schema.js';
 
 /** The phase 13 report's promised table (docs seed): ms for single thread, rayon on 8 cores, GPU. */
@@ -71,6 +71,11 @@ export function markdown(report: BenchReport): string {
         }),
       ),
     );
+  }
+  const transfers = transferTable(report);
+  if (transfers) {
+    out.push('', '### GPU transfers and fixed costs (before the rows, reused staging buffers)', '');
+    out.push(...markdownTable(transfers.header, transfers.rows), '', `${transfers.line[0]!.toUpperCase()}${transfers.line.slice(1)}.`);
   }
   const autos = report.rows.filter((r) => r.case === 'auto' && r.regret !== undefined && r.regret !== null);
   if (autos.length > 0) {

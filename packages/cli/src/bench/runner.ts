@@ -6,6 +6,7 @@ import {
   ParallelCpuExecutor,
   Runtime,
   WebGpuExecutor,
+  measureGpu,
   measureParallelScaling,
   splitShare,
   type ExecStats,
@@ -81,6 +82,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const oneThreadRate = new Map<string, { rate: number; size: number }>();
     // The ceiling of any speedup on this machine right now, beside pool efficiency (a VM's moves).
     const scalingAtStart = runtime.pool.threads > 1 ? await measureParallelScaling(runtime.pool.threads) : undefined;
+    // The GPU's fixed costs (#4), before any batch has filled host or device memory. A software
+    // adapter copies and computes on the CPU: a small sample there shows the section works.
+    let gpuTransfers: BenchReport['gpuTransfers'];
+    if (adapter !== undefined && runtime.devices !== undefined && options.kernels.some((bk) => bk.kernel.name === 'vector-add')) {
+      options.onProgress?.(0, total, 'gpu transfers');
+      const micro = adapter.software
+        ? await measureGpu(runtime.devices, { transferBytes: [1 << 20], residentElements: [1 << 16], repeats: 2, tinyRuns: 20 })
+        : await measureGpu(runtime.devices, { transferBytes: options.quick ? [4 << 20, 64 << 20] : [4 << 20, 64 << 20, 256 << 20], residentElements: [1 << 20, 1 << 24], repeats: 7 });
+      if (micro) gpuTransfers = { transfers: micro.transfers, tinyRoundTripUs: micro.tinyRoundTripUs, resident: micro.resident };
+    }
 
     for (const { bk, size } of plan) {
       const label = `${bk.name} ${size}`;
@@ -366,6 +377,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       quick: options.quick,
       load: { start: loadAtStart, end: loadavg()[0]! },
       ...(scalingAtStart === undefined ? {} : { parallelScaling: { threads: runtime.pool.threads, start: scalingAtStart, end: await measureParallelScaling(runtime.pool.threads) } }),
+      ...(gpuTransfers ? { gpuTransfers } : {}),
       rows,
     };
   } finally {

@@ -1,4 +1,4 @@
-import type { GpuTimings } from '@supervm/gpu-executor';
+import type { GpuTimings, ResidentFigure, TransferFigures } from '@supervm/gpu-executor';
 import type { MachineInfo } from '../machine.js';
 
 /**
@@ -96,6 +96,14 @@ export interface BenchReport {
   load?: { start: number; end: number };
   /** Throughput of `threads` threads of plain arithmetic over one thread's, at the start and end of the run (measureParallelScaling). */
   parallelScaling?: { threads: number; start: number; end: number };
+  /**
+   * The GPU's fixed costs, measured once before the rows when vector add is
+   * benchmarked on a GPU (`measureGpu`): transfers by size through reused
+   * staging buffers, the round trip of a 16-element batch (median of 300 after
+   * 100 warm-up batches; a software adapter gets a small sample of each), and
+   * vector add over buffers already on the GPU.
+   */
+  gpuTransfers?: { transfers: TransferFigures[]; tinyRoundTripUs: number; resident: ResidentFigure[] };
   rows: BenchRow[];
 }
 
@@ -121,6 +129,13 @@ export function validateReport(value: unknown): string[] {
   if (typeof g?.available !== 'boolean') problems.push('gpu.available is not a boolean');
   else if (g.available && (typeof g.summary !== 'string' || typeof g.backend !== 'string' || typeof g.software !== 'boolean')) problems.push('gpu needs summary, backend and software');
   else if (!g.available && typeof g.reason !== 'string') problems.push('gpu.reason is not a string');
+  const gt = r.gpuTransfers as Record<string, unknown> | undefined;
+  if (gt !== undefined) {
+    const numbers = (list: unknown, keys: readonly string[]): boolean => Array.isArray(list) && list.every((x: Record<string, unknown>) => typeof x === 'object' && x !== null && keys.every((k) => isNum(x[k])));
+    if (!isNum(gt.tinyRoundTripUs)) problems.push('gpuTransfers.tinyRoundTripUs is not a number');
+    if (!numbers(gt.transfers, ['bytes', 'uploadGBps', 'uploadHostCopyGBps', 'uploadDmaGBps', 'downloadGBps', 'downloadDmaGBps'])) problems.push('gpuTransfers.transfers needs bytes and GB/s figures');
+    if (!numbers(gt.resident, ['elements', 'dispatchUs', 'effectiveGBps'])) problems.push('gpuTransfers.resident needs elements, dispatchUs and effectiveGBps');
+  }
   if (!Array.isArray(r.rows)) return [...problems, 'rows is not an array'];
   r.rows.forEach((row: Record<string, unknown>, i) => {
     const at = `rows[${i}]`;

@@ -1,4 +1,4 @@
-import { ROW_HEADER, alignColumns, gpuLine, groups, machineLine, packagesLine, rowCells } from './format.js';
+import { ROW_HEADER, alignColumns, gpuLine, groups, machineLine, packagesLine, rowCells, transferTable } from './format.js';
 import type { BenchReport } from './schema.js';
 
 /** The summary printed at the end of a run: machine, GPU, then every row, a blank line between groups. */
@@ -15,5 +15,7 @@ export function consoleTable(report: BenchReport): string {
     if (i > 1 && breaks.has(i)) out.push('');
     out.push(line);
   });
+  const transfers = transferTable(report);
+  if (transfers) out.push('', ...alignColumns([transfers.header, ...transfers.rows]), transfers.line);
   return out.join('\n');
 }
