@@ -3,11 +3,11 @@
 # Run through the device tool after `bash ../shared/gpu/device-prepare.sh`:
 #   carry [".device"], command: bash .device/run.sh bash scripts/device-sweep.sh
 # Writes everything under $OUT (or ./bench-results) and prints a short summary last.
-# SWEEP_STEPS picks steps (default all): tests pool ab overheads sched calibrate bench runtime phases.
+# SWEEP_STEPS picks steps (default all): tests pool ab overheads transfers sched calibrate bench runtime phases.
 # "ab" compares the pool and the cost model with an older build copied to node_modules/.old-dist
 # (cp -r packages/gpu-executor/{dist,package.json} node_modules/.old-dist/ before the change).
 set -uo pipefail
-steps=" ${SWEEP_STEPS:-tests pool overheads sched calibrate bench runtime phases} "
+steps=" ${SWEEP_STEPS:-tests pool overheads transfers sched calibrate bench runtime phases} "
 want() { [[ "$steps" == *" $1 "* ]]; }
 final=${OUT:-bench-results}
 out=$(mktemp -d)
@@ -56,6 +56,13 @@ if want sched; then
   timeout 90 node scripts/sched-overhead.mjs 60 > "$out/sched-overhead.json" 2> "$out/sched-overhead.err"
   old=$([ -f node_modules/.old-dist/dist/src/index.js ] && echo node_modules/.old-dist/dist/src/index.js)
   timeout 90 node scripts/auto-overhead.mjs 300 $old > "$out/auto-overhead.json" 2> "$out/auto-overhead.err"
+  timeout 90 node scripts/path-split.mjs 300 $old > "$out/path-split.json" 2> "$out/path-split.err"
+fi
+
+if want transfers; then
+  step "measureGpu as supervm bench takes it (transfers by size, tiny round trip, resident vector add), glibc's default and a 4 MiB non-temporal threshold"
+  timeout 90 node scripts/transfers.mjs > "$out/transfers.json" 2> "$out/transfers.err"
+  GLIBC_TUNABLES=glibc.cpu.x86_non_temporal_threshold=0x400000 timeout 90 node scripts/transfers.mjs > "$out/transfers-nt.json" 2>> "$out/transfers.err"
 fi
 
 if want bench; then
