@@ -79,7 +79,8 @@ export function markdown(report: BenchReport): string {
   }
   const autos = report.rows.filter((r) => r.case === 'auto' && r.regret !== undefined && r.regret !== null);
   if (autos.length > 0) {
-    const interleaved = (r: BenchRow): string => (r.interleaved ? ` (in turns: ${fmtX(r.interleaved.regret)} over ${r.interleaved.best}, ${r.interleaved.rounds} rounds)` : '');
+    const routes = (t: NonNullable<BenchRow['interleaved']>): string => (t.routes && Object.keys(t.routes).length > 1 ? `, auto ran ${Object.entries(t.routes).map(([backend, n]) => `${backend} ${n}`).join(', ')}` : '');
+    const interleaved = (r: BenchRow): string => (r.interleaved ? ` (in turns: ${fmtX(r.interleaved.regret)} over ${r.interleaved.best}, ${r.interleaved.rounds} rounds${routes(r.interleaved)})` : '');
     out.push('', `Routing regret (auto over the best single device): ${autos.map((r) => `${r.kernel} ${fmtSize(r.size)} ${fmtX(r.regret)}${interleaved(r)}`).join(', ')}.`);
   }
   const pools = report.rows.filter((r) => r.poolEfficiency !== undefined);

@@ -58,6 +58,17 @@ type CaseFn = (which: 'probe' | 'full') => Promise<RunResult>;
  */
 const OUTPUT_BYTES_PER_CASE = 512 * 2 ** 20;
 
+/**
+ * Runs of at least this many ms each start after a full collection, so one
+ * run's garbage is not collected inside the next. Shorter runs follow each
+ * other as batches do in use, after one collection before the case: a full
+ * collection before every one made each a cold start (code, objects and the
+ * output's pages out of cache), and code that touches more state paid more.
+ * On the H200, SHA-256 10K on the GPU took 0.78 ms a run that way in the
+ * bench and 0.46 ms back to back (scripts/path-split.mjs, same machine).
+ */
+const COLLECT_EACH_RUN_MS = 10;
+
 const bytesOf = (a: TypedArray): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 function sameBytes(a: TypedArray, b: TypedArray): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(bytesOf(a), bytesOf(b)) === 0;
@@ -156,12 +167,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             const t = performance.now();
             await fn('full');
             const fullMs = performance.now() - t;
+            estimate = fullMs;
             const replanned = planRuns(fullMs, options.repeat, Math.max(options.budgetMs - fullMs, 0), options.minSampleMs ?? 0, maxRepeatsByMemory);
             runs = replanned.skip ? { skip: false, warmup: 0, repeats: 1, reduced: true } : replanned;
             warmupRuns = 0;
           }
           await settle();
-          const t = await measure(() => fn('full'), runs.repeats, warmupRuns, collectGarbage);
+          collectGarbage();
+          const t = await measure(() => fn('full'), runs.repeats, warmupRuns, estimate >= COLLECT_EACH_RUN_MS ? collectGarbage : undefined);
           const stats = t.atMedian.stats;
           latest.run = t.last;
           const throughput = size / (t.medianMs / 1000);
@@ -312,7 +325,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         if (fns.size > 0 && rounds > 0) {
           progress('auto: interleaved regret');
           await settle();
-          auto.interleaved = await interleavedRegret(fns, () => scheduler.execute(input as never), rounds, collectGarbage);
+          const turnRoutes: Record<string, number> = {};
+          const inTurn = async (): Promise<void> => {
+            const { stats } = await scheduler.execute(input as never);
+            turnRoutes[stats.backend] = (turnRoutes[stats.backend] ?? 0) + 1;
+          };
+          collectGarbage();
+          const each = roundMs / (fns.size + 1) >= COLLECT_EACH_RUN_MS ? collectGarbage : undefined;
+          auto.interleaved = { ...(await interleavedRegret(fns, inTurn, rounds, each)), routes: turnRoutes };
         }
       }
       await poolExecutor.close();

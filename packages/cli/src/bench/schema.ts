@@ -41,9 +41,10 @@ export interface BenchRow {
   /**
    * `auto` only: the devices within 2x of the best and `auto` run in turns,
    * `rounds` times, so all see the same machine (see `interleavedRegret`);
-   * `regret` is auto's median over the best device's median of those rounds.
+   * `regret` is auto's median over the best device's median of those rounds;
+   * `routes` counts where auto's rounds ran (by backend).
    */
-  interleaved?: { rounds: number; medianMs: Record<string, number>; best: string; regret: number };
+  interleaved?: { rounds: number; medianMs: Record<string, number>; best: string; regret: number; routes?: Record<string, number> };
   /**
    * `cpu-pool` only: its throughput over (cpu-1t throughput x the pool's
    * threads); cpu-1t of `oneThreadSize` (this size unless that was over budget).

@@ -282,6 +282,12 @@ export class CostModelStrategy implements RoutingStrategy {
     if (items >= this.#minSplitItems && work > 0) {
       const split = splitShare(cpu, gpu, work, waitCpu, waitGpu);
       if (split !== undefined && split.finishMs * this.#splitSlowdown < this.#splitGain * best.ms) {
+        // The split may only beat a curve extrapolated past the best device's samples: on the H200 a GPU
+        // curve fitted up to Ed25519 16K predicted 64K at ~5x its time, and auto split five batches (63 ms)
+        // that the GPU alone ran in 14. One batch on that device alone measures it first.
+        if (!this.store.hasNear(ctx.kernel, best.device, work, 1)) {
+          return { device: best.device, reason: `explore: no ${best.device} sample within 2x of work ${work} to weigh a split against (${predicted})` };
+        }
         return {
           device: 'split',
           gpuShare: split.gpuShare,
