@@ -2,14 +2,16 @@
 // issue #4): upload / download by size, the tiny-batch round trip, vector add on
 // resident buffers. Run it with and without GLIBC_TUNABLES to see what glibc's
 // copy into mapped staging memory costs. Prints one JSON object.
-// Usage: node scripts/transfers.mjs [MiB sizes, default 4,8,64,128,256] [repeats, default 7]
+// "tiny" in place of the sizes measures the round trip alone (no transfers, no resident runs).
+// Usage: node scripts/transfers.mjs [MiB sizes, default 4,8,64,128,256 | tiny] [repeats, default 7]
 import { GpuDeviceManager, WebGpuExecutor, measureGpu } from '@supervm/gpu-executor';
 import { vectorAddKernel } from '@supervm/gpu-executor/kernels';
 
-const sizes = (process.argv[2] ?? '4,8,64,128,256').split(',').map((m) => Number(m) << 20);
+const tinyOnly = process.argv[2] === 'tiny';
+const sizes = tinyOnly ? [] : (process.argv[2] ?? '4,8,64,128,256').split(',').map((m) => Number(m) << 20);
 const repeats = Number(process.argv[3] ?? 7);
 const devices = new GpuDeviceManager();
-const micro = await measureGpu(devices, { transferBytes: sizes, residentElements: [1 << 20, 1 << 24], repeats });
+const micro = await measureGpu(devices, { transferBytes: sizes, residentElements: tinyOnly ? [] : [1 << 20, 1 << 24], repeats });
 // The tiny round trip of a fresh executor by blocks of 50 batches: how long it takes to settle.
 const fresh = new WebGpuExecutor(vectorAddKernel, { devices });
 const tiny = { a: new Float32Array(16), b: new Float32Array(16) };

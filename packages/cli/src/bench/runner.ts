@@ -406,20 +406,22 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
 }
 
-/**
- * The GPU share at which both devices finish `work` together by the strategy's
- * trusted models (`splitShare`): null when one device alone finishes first,
- * undefined without a cost-model strategy or trusted models on both devices.
- */
 /** A trusted cost model's predicted ms for `work` on `device`, if the strategy has one. */
 function modelPredict(strategy: RoutingStrategy, device: 'cpu' | 'gpu', kernel: string, work: number): number | undefined {
   return strategy instanceof CostModelStrategy ? strategy.predict(device, work, kernel) : undefined;
 }
 
+/**
+ * The GPU share at which both devices finish `work` together by the strategy's
+ * trusted models (`splitShare`): null when one device alone finishes first,
+ * undefined without a cost-model strategy or trusted models on both devices.
+ */
 function modelSplit(strategy: RoutingStrategy, kernel: string, work: number): number | null | undefined {
   if (!(strategy instanceof CostModelStrategy)) return undefined;
-  const cpu = strategy.model('cpu', kernel);
-  const gpu = strategy.model('gpu', kernel);
+  // Corrected near this work, as the strategy itself splits: the curves alone can be far off at a
+  // size past the calibration (the H200's GPU curve put Ed25519 64K at ~5x its time).
+  const cpu = strategy.store.localModel(kernel, 'cpu', work);
+  const gpu = strategy.store.localModel(kernel, 'gpu', work);
   if (!cpu || !gpu) return undefined;
   return splitShare(cpu, gpu, work)?.gpuShare ?? null;
 }
