@@ -3,11 +3,11 @@
 # Run through the device tool after `bash ../shared/gpu/device-prepare.sh`:
 #   carry [".device"], command: bash .device/run.sh bash scripts/device-sweep.sh
 # Writes everything under $OUT (or ./bench-results) and prints a short summary last.
-# SWEEP_STEPS picks steps (default all): tests pool ab overheads transfers sched calibrate bench runtime phases.
+# SWEEP_STEPS picks steps (default all): tests smt pool ab overheads transfers sched calibrate bench runtime phases.
 # "ab" compares the pool and the cost model with an older build copied to node_modules/.old-dist
 # (cp -r packages/gpu-executor/{dist,package.json} node_modules/.old-dist/ before the change).
 set -uo pipefail
-steps=" ${SWEEP_STEPS:-tests pool overheads transfers sched calibrate bench runtime phases} "
+steps=" ${SWEEP_STEPS:-tests smt pool overheads transfers sched calibrate bench runtime phases} "
 want() { [[ "$steps" == *" $1 "* ]]; }
 final=${OUT:-bench-results}
 out=$(mktemp -d)
@@ -25,6 +25,11 @@ if want tests; then
   step "the gpu-executor suite on the real GPU (every kernel against its CPU path, Ed25519 against node:crypto), and both Ed25519 GPU plans on one 64K batch"
   SUPERVM_REQUIRE_GPU=1 timeout 180 node --test --test-concurrency=1 packages/gpu-executor/dist/test/*.test.js > "$out/ed25519-tests.txt" 2>&1
   timeout 90 node scripts/ed25519-gpu-hash.mjs 65536 9 > "$out/ed25519-gpu-hash.jsonl" 2> "$out/ed25519-gpu-hash.err"
+fi
+
+if want smt; then
+  step "latency-bound and throughput-bound arithmetic on 1, 8 and all threads: do the vCPUs share physical cores?"
+  timeout 60 node scripts/smt-check.mjs > "$out/smt-check.json" 2> "$out/smt-check.err"
 fi
 
 if want pool; then
