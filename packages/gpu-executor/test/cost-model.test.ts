@@ -45,6 +45,16 @@ function trained(options: ConstructorParameters<typeof CostModelStrategy>[1] = {
   return s;
 }
 
+/** Five samples in every other power-of-two bucket from 2^10 to 2^24: the CPU 1.5e-6 ms, the GPU 1e-6 ms a work unit. */
+function fillBuckets(s: CostModelStrategy): void {
+  for (let e = 10; e <= 24; e += 2) {
+    for (let k = 0; k < 5; k++) {
+      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1.5e-6 });
+      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-6 });
+    }
+  }
+}
+
 describe('the power-law fit', () => {
   test('recovers a, b and c from exact samples', () => {
     const model = { a: 0.002, b: 0.9, c: 0.5 };
@@ -276,12 +286,7 @@ describe('the model store', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
     // Full buckets (5 samples each): the curve is not refitted again within the next 40 samples.
-    for (let e = 10; e <= 24; e += 2) {
-      for (let k = 0; k < 5; k++) {
-        s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1.5e-6 });
-        s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-6 });
-      }
-    }
+    fillBuckets(s);
     const w = 2 ** 20;
     const ctx = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
     assert.equal(s.decide(ctx).device, 'gpu');
@@ -329,12 +334,7 @@ describe('the model store', () => {
   test('of the on-time batches that reuse a decision only the last is stored, and a drift within the tolerance still arrives', () => {
     const store = new ModelStore({ path: false, samplesPerBucket: 100 });
     const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
-    for (let e = 10; e <= 24; e += 2) {
-      for (let k = 0; k < 5; k++) {
-        s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1.5e-6 });
-        s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-6 });
-      }
-    }
+    fillBuckets(s);
     const w = 2 ** 20;
     const ctx = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
     const stored = () => store.samples('k', 'gpu').filter((x) => x.work === w).length;

@@ -191,7 +191,7 @@ export async function measureGpu(
   const executor = new WebGpuExecutor(vectorAdd, { devices });
   const tiny = { a: new Float32Array(16), b: new Float32Array(16) };
   const rt: number[] = [];
-  // A fresh executor's first batches run colder (JIT tiers, clocks ramping up from idle): see BENCHMARKS.md.
+  // A fresh executor's first ~100 batches ran up to 25 % slower on the H200 (docs/BENCHMARKS.md, eighth session).
   for (let i = 0; i < TINY_WARMUP + tinyRuns; i++) {
     const t = performance.now();
     await executor.execute(tiny);

@@ -61,7 +61,7 @@ export function createMetrics(options: MetricsOptions = {}): ExecutorMetrics {
   const devices = new Set<string>(['cpu', 'gpu', 'split']);
   let runtime = options.runtime;
 
-  // Batches and decisions are held (one array push) and recorded when a scrape collects: see PendingObservations.
+  // Batches and decisions are held (a small copy on a bounded log) and recorded when a read collects: see PendingObservations.
   const flush = (): void => pending.flush();
   const duration = batchDurationHistogram(registry, flush);
   const tasks = tasksCounter(registry, flush);

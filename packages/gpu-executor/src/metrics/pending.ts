@@ -23,9 +23,9 @@ export interface BatchRecord {
  * Recording a batch into a labelled histogram and counters (label hashing,
  * bucket search) cost ~13 us of a 0.39 ms SHA-256 10K GPU batch on the H200,
  * run between one batch and the next. Holding a copy of the few fields they
- * need instead costs one small object; the metrics' `collect` hooks record everything held before
- * any scrape reads them, and a full log records itself, so memory stays bounded
- * and every read sees every batch.
+ * need costs one small object instead. The metrics' `collect` hooks record
+ * everything held before any read of the registry, and a full log records
+ * itself, so memory stays bounded and every read sees every batch.
  */
 export class PendingObservations {
   readonly #batches: BatchRecord[] = [];

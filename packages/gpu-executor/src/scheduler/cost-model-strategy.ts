@@ -46,9 +46,10 @@ function ms(value: number): string {
  * A refit ends the reuse, and so does a batch of the chosen device that ran
  * outside MEMO_TOLERANCE of its prediction: a drift is followed as soon as
  * without the reuse. The on-time batches of a reuse are not stored but the
- * last: storing one cost ~10 us of such a batch on the H200, and a bucket
- * that keeps its last few samples learns nothing from eight alike (a slow
- * drift within the tolerance still reaches it, one sample per reuse).
+ * last: `observe` with the store update was ~11 us of such a batch on the
+ * H200, and a bucket that keeps its last few samples learns nothing from
+ * eight alike (a slow drift within the tolerance still reaches it, one
+ * sample per reuse).
  */
 const MEMO_USES = 8;
 const MEMO_TOLERANCE = 1.25;
