@@ -88,7 +88,11 @@ describe('bench statistics', () => {
   });
 
   test('interleaved rounds fit the budget or are left out', () => {
-    assert.equal(regretRounds(10, 15_000), 25);
+    // Cheap rounds: as many as fit in ~2 s, at most 200; a 100 ms round keeps the base 25.
+    assert.equal(regretRounds(1, 15_000), 200);
+    assert.equal(regretRounds(20, 15_000), 100);
+    assert.equal(regretRounds(100, 15_000), 25);
+    assert.equal(regretRounds(1, 50), 50);
     assert.equal(regretRounds(1000, 15_000), 15);
     assert.equal(regretRounds(4000, 15_000), 0);
     assert.equal(regretRounds(0, 15_000), 0);
