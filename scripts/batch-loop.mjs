@@ -5,10 +5,11 @@
 // Usage: node scripts/batch-loop.mjs gpu|forced|auto [batches]
 import { Runtime, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
+import { sha256Batch } from './sha256-batch.mjs';
 
 const [way = 'auto', count = '3000'] = process.argv.slice(2);
 const n = 10_000;
-const input = shareColumns({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
+const input = shareColumns(sha256Batch(n));
 const runtime = new Runtime();
 await runtime.info();
 const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });

@@ -5,6 +5,7 @@
 import { Runtime, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { ed25519Kernel, sha256Kernel } from '@supervm/gpu-executor/kernels';
 import { signedBatch } from './ed25519-batch.mjs';
+import { sha256Batch } from './sha256-batch.mjs';
 
 const [name = 'ed25519', itemsArg = '1000', runsArg = '100'] = process.argv.slice(2);
 const items = Number(itemsArg);
@@ -12,7 +13,7 @@ const runs = Number(runsArg);
 const kernel = name === 'sha256' ? sha256Kernel : ed25519Kernel;
 const input =
   name === 'sha256'
-    ? shareColumns({ data: new Uint8Array(items * 64).fill(5), offsets: Uint32Array.from({ length: items + 1 }, (_, i) => i * 64) })
+    ? shareColumns(sha256Batch(items))
     : shareColumns(signedBatch(items));
 const runtime = new Runtime();
 await runtime.info();

@@ -5,16 +5,16 @@
 import { GpuDeviceManager, Runtime, WebGpuExecutor, WorkerPool, measureGpu } from '@supervm/gpu-executor';
 import { ed25519Kernel, sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
 import { signedBatch } from './ed25519-batch.mjs';
+import { sha256Batch } from './sha256-batch.mjs';
 
 const repeats = Number(process.argv[2] ?? 7);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const shaInput = (n) => ({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
 const vaddInput = (n) => ({ a: new Float32Array(n).fill(1.5), b: new Float32Array(n).fill(2.25) });
 
 const cases = [
   ['vector-add', vectorAddKernel, vaddInput, [1 << 20, 1 << 24]],
-  ['sha256', sha256Kernel, shaInput, [10_000, 1_000_000]],
+  ['sha256', sha256Kernel, sha256Batch, [10_000, 1_000_000]],
   ['ed25519-verify', ed25519Kernel, (n) => signedBatch(n), [1024, 65536]],
 ];
 const devices = new GpuDeviceManager();

@@ -9,10 +9,11 @@
 // Usage: node scripts/path-split.mjs [rounds] [old-build/dist/src/index.js]
 import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, createMetrics, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
+import { sha256Batch } from './sha256-batch.mjs';
 
 const rounds = Number(process.argv[2] ?? 300);
 const n = 10_000;
-const input = shareColumns({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
+const input = shareColumns(sha256Batch(n));
 const runtime = new Runtime();
 await runtime.info();
 const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });

@@ -8,12 +8,12 @@ import * as current from '@supervm/gpu-executor';
 import { sha256Kernel, ed25519Kernel } from '@supervm/gpu-executor/kernels';
 import { medianRotated } from './rotated-rounds.mjs';
 import { signedBatch } from './ed25519-batch.mjs';
+import { sha256Batch } from './sha256-batch.mjs';
 
 const other = await import(new URL(process.argv[2], `file://${process.cwd()}/`).href);
 const otherKernels = await import(new URL(process.argv[2].replace(/index\.js$/, 'kernels/index.js'), `file://${process.cwd()}/`).href);
 const rounds = Number(process.argv[3] ?? 15);
 const threads = availableParallelism();
-const shaInput = (n) => ({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
 
 const builds = {
   this: { lib: current, kernels: { sha256: sha256Kernel, ed25519: ed25519Kernel } },
@@ -22,8 +22,8 @@ const builds = {
 for (const b of Object.values(builds)) b.pool = new b.lib.WorkerPool({ threads });
 const out = { threads, rounds, cases: [] };
 for (const [name, n, make] of [
-  ['sha256', 10_000, () => shaInput(10_000)],
-  ['sha256', 100_000, () => shaInput(100_000)],
+  ['sha256', 10_000, () => sha256Batch(10_000)],
+  ['sha256', 100_000, () => sha256Batch(100_000)],
   ['ed25519', 1_000, () => signedBatch(1_000, { corruptEvery: 16 })],
   ['ed25519', 8_192, () => signedBatch(8_192, { corruptEvery: 16 })],
 ]) {

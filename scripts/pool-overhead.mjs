@@ -6,10 +6,11 @@ import { availableParallelism } from 'node:os';
 import { CpuMapExecutor, ParallelCpuExecutor, WorkerPool, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
 import { medianRotated } from './rotated-rounds.mjs';
+import { sha256Batch } from './sha256-batch.mjs';
 
 const rounds = Number(process.argv[2] ?? 200);
 const max = availableParallelism();
-const shaInput = (n) => shareColumns({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
+const shaInput = (n) => shareColumns(sha256Batch(n));
 const threadCounts = [...new Set([1, 2, 4, 8, max])].filter((t) => t <= max);
 const pools = Object.fromEntries(threadCounts.map((t) => [t, new WorkerPool({ threads: t })]));
 const report = { threads: max, rounds, cases: [] };

@@ -5,17 +5,17 @@
 import { HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { ed25519Kernel, sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
 import { signedBatch } from './ed25519-batch.mjs';
+import { sha256Batch } from './sha256-batch.mjs';
 
 const rounds = Number(process.argv[2] ?? 100);
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
-const shaInput = (n) => ({ data: new Uint8Array(n * 64).fill(5), offsets: Uint32Array.from({ length: n + 1 }, (_, i) => i * 64) });
 const vaddInput = (n) => ({ a: new Float32Array(n).fill(1.5), b: new Float32Array(n).fill(2.25) });
 
 const runtime = new Runtime();
 await runtime.info();
 const report = { rounds, cases: [] };
 for (const [kernel, input, n] of [
-  [sha256Kernel, shareColumns(shaInput(10_000)), 10_000],
+  [sha256Kernel, shareColumns(sha256Batch(10_000)), 10_000],
   [vectorAddKernel, shareColumns(vaddInput(1 << 20)), 1 << 20],
   [ed25519Kernel, shareColumns(signedBatch(1000, { corruptEvery: 16 })), 1000],
 ]) {

@@ -113,7 +113,7 @@ export class HybridScheduler<I, O> {
     const kernel = this.kernel;
     const validated = kernel.validate(input);
     const items = kernel.count(validated);
-    const work = kernel.work?.(validated, 0, items) ?? items;
+    const work = this.#work(validated, 0, items);
     const decision = this.#decide(device, items, work);
     this.#onDecision?.(kernel.name, decision.device, this.strategy.name);
     // The GPU unpacks into any output; the pool says which it fills fastest (shared and in place
@@ -147,6 +147,11 @@ export class HybridScheduler<I, O> {
     await Promise.all([this.#cpu.close(), this.#gpu?.close()]);
   }
 
+  /** Work units of [start, end): what the strategy weighs and the queues count (`kernel.work`, else items). */
+  #work(input: I, start: number, end: number): number {
+    return this.kernel.work?.(input, start, end) ?? end - start;
+  }
+
   #decide(device: DeviceChoice, items: number, work: number): RoutingDecision {
     const gpuAvailable = this.gpuAvailable;
     if (device === 'cpu') return FORCED_CPU;
@@ -167,7 +172,7 @@ export class HybridScheduler<I, O> {
     start: number,
     end: number,
     options: ExecuteOptions & { maxThreads?: number },
-    work = this.kernel.work?.(input, start, end) ?? end - start,
+    work = this.#work(input, start, end),
   ): Promise<ExecStats> {
     const kind = executor.deviceKind;
     this.#queued[kind] += work;
@@ -204,7 +209,7 @@ export class HybridScheduler<I, O> {
         this.#watch(watch);
         // The executor called here, not through #run: one async frame fewer per batch. Its work
         // stays queued until its run settles, even after the watchdog gave the batch to the CPU.
-        const queued = work ?? this.kernel.work?.(input, start, end) ?? end - start;
+        const queued = work ?? this.#work(input, start, end);
         const running = gpu.executeInto(input, output, { ...options, signal: watch.controller.signal, start, end });
         this.#queued.gpu += queued;
         running.then(
