@@ -5,7 +5,7 @@ export type { GpuKernel } from './gpu/gpu-kernel.js';
 export { CpuMapExecutor, mapKernel } from './cpu/cpu-map-executor.js';
 export { ParallelCpuExecutor, type ParallelCpuExecutorOptions } from './cpu/parallel-cpu-executor.js';
 export { WorkerPool, type RunOptions, type WorkerPoolOptions } from './cpu/worker-pool.js';
-export type { TaskPriority } from './cpu/priority-queue.js';
+export type { PartsJob, RangeTask, TaskPriority } from './cpu/worker-pool.js';
 export { createSharedOutput, shareColumns, toShared } from './cpu/shared-memory.js';
 export { measureParallelScaling } from './cpu/parallel-scaling.js';
 export { GpuDeviceManager, type GpuAdapterDescription, type GpuBackendChoice, type GpuContext } from './gpu/device.js';

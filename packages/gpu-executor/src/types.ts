@@ -1,4 +1,4 @@
-import type { TaskPriority } from './cpu/priority-queue.js';
+import type { TaskPriority } from './cpu/worker-pool.js';
 
 export type DeviceKind = 'cpu' | 'gpu';
 

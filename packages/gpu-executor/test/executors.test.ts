@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import type { ExecutorError } from '../src/errors.js';
 import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
 import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
-import { PriorityTaskQueue, QUEUE_OPTIONS } from '../src/cpu/priority-queue.js';
 import { toShared } from '../src/cpu/shared-memory.js';
 import { SharedScratch, sharedScratch } from '../src/cpu/shared-scratch.js';
-import runRange, { type WorkerTask } from '../src/cpu/worker.js';
 import { WorkerPool } from '../src/cpu/worker-pool.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
 import { WebGpuExecutor } from '../src/gpu/webgpu-executor.js';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
 import { pool } from './backends.js';
 import { kernel as gateKernel } from './fixtures/gate-kernel.js';
+import { kernel as threadKernel } from './fixtures/thread-kernel.js';
 
 const input = (n: number) => ({ a: Float32Array.from({ length: n }, (_, i) => i / 7), b: Float32Array.from({ length: n }, (_, i) => -i / 3) });
 
@@ -138,19 +138,78 @@ describe('ParallelCpuExecutor', () => {
     }
   });
 
-  test('a batch ends when its parts are done, not when a task that has yet to start is', async () => {
-    // A pool whose second task never starts (as a worker still loading the kernel module for the
-    // first time would be, for a while); the first claims every part in this thread.
-    let calls = 0;
-    const stuck = {
-      threads: 2,
-      closed: false,
-      run: (task: WorkerTask): Promise<number> => (++calls === 2 ? new Promise<number>(() => {}) : runRange(task)),
-    };
-    const x = { a: toShared(input(5000).a), b: toShared(input(5000).b) };
-    const { output } = await new ParallelCpuExecutor(vectorAdd, { pool: stuck as unknown as WorkerPool, minTaskNs: 0 }).execute(x);
-    assert.equal(calls, 2);
-    assert.deepEqual(output, (await new CpuMapExecutor(vectorAdd).execute(x)).output);
+  test('a part that throws fails its batch with KERNEL_FAILED and the item\'s message; the pool goes on', async () => {
+    const two = new WorkerPool({ threads: 2 });
+    try {
+      const parallel = new ParallelCpuExecutor(threadKernel, { pool: two, minTaskNs: 0 });
+      const values = toShared(new Int32Array(64).fill(1));
+      values[40] = -1;
+      await assert.rejects(parallel.execute({ values }), (err: ExecutorError) => err.code === 'KERNEL_FAILED' && /thread-id failed in a worker: item 40 is bad/.test(err.message));
+      values[40] = 1;
+      const { output } = await parallel.execute({ values });
+      assert.ok(output.every((id) => id > 0), 'every item ran on a worker');
+    } finally {
+      await two.close();
+    }
+  });
+
+  test('a worker that dies in a part fails that batch, and a new worker takes its place', async () => {
+    const two = new WorkerPool({ threads: 2 });
+    try {
+      const parallel = new ParallelCpuExecutor(threadKernel, { pool: two, minTaskNs: 0 });
+      const values = toShared(new Int32Array(64).fill(1));
+      values[10] = -2;
+      await assert.rejects(parallel.execute({ values }), (err: ExecutorError) => err.code === 'KERNEL_FAILED' && /exited \(code 3\)/.test(err.message));
+      values[10] = 1;
+      for (let round = 0; round < 3; round++) {
+        const { output } = await parallel.execute({ values });
+        assert.ok(output.every((id) => id > 0));
+        if (new Set(output).size === 2) return;
+      }
+      assert.fail('after the replacement, batches never ran on two workers');
+    } finally {
+      await two.close();
+    }
+  });
+
+  test('a kernel module without a kernel export fails the batch, not the pool', async () => {
+    const one = new WorkerPool({ threads: 1 });
+    try {
+      const x = { a: toShared(input(16).a), b: toShared(input(16).b) };
+      const task = { moduleUrl: new URL('./fixtures/README.md', import.meta.url).href, columns: x, output: new SharedArrayBuffer(64), items: 16, start: 0, end: 16 };
+      await assert.rejects(one.run(task), { code: 'KERNEL_FAILED' });
+      assert.equal(await one.run({ ...task, moduleUrl: vectorAdd.moduleUrl }), 16);
+    } finally {
+      await one.close();
+    }
+  });
+
+  test('maxThreads bounds the workers a batch runs on', async () => {
+    const three = new WorkerPool({ threads: 3 });
+    try {
+      const parallel = new ParallelCpuExecutor(threadKernel, { pool: three, minTaskNs: 0 });
+      const values = toShared(new Int32Array(96).fill(1));
+      const out = parallel.allocateOutput(96);
+      const stats = await parallel.executeInto({ values }, out, { start: 0, end: 96, maxThreads: 1 });
+      assert.equal(stats.threads, 1);
+      assert.equal(new Set(out).size, 1, 'one worker ran every part');
+      assert.ok(out[0]! > 0);
+      await parallel.executeInto({ values }, out, { start: 0, end: 96, maxThreads: 2 });
+      assert.ok(new Set(out).size <= 2);
+    } finally {
+      await three.close();
+    }
+  });
+
+  test('batches from several executors run at once on one pool, each complete', async () => {
+    const parallel = new ParallelCpuExecutor(threadKernel, { pool, minTaskNs: 0 });
+    const adder = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
+    const values = toShared(new Int32Array(200).fill(1));
+    const x = input(30_000);
+    const want = (await new CpuMapExecutor(vectorAdd).execute(x)).output;
+    const results = await Promise.all([...Array.from({ length: 6 }, () => parallel.execute({ values })), ...Array.from({ length: 6 }, () => adder.execute(x))]);
+    for (const r of results.slice(0, 6)) assert.ok((r.output as Int32Array).every((id) => id > 0));
+    for (const r of results.slice(6)) assert.deepEqual(r.output, want);
   });
 
   test('abort during a batch stops its workers at the next part', async () => {
@@ -220,20 +279,6 @@ describe('ParallelCpuExecutor', () => {
     assert.equal(scratch.retainedBytes, 1 << 20);
   });
 
-  test('the priority queue takes high tasks first and keeps FIFO order within each lane', () => {
-    const task = (name: string, priority?: 'high') => ({ name, [QUEUE_OPTIONS]: priority ? { priority } : null }) as never;
-    const q = new PriorityTaskQueue();
-    const [a, b, c, d] = [task('a'), task('b'), task('c', 'high'), task('d', 'high')];
-    for (const t of [a, b, c, d]) q.push(t);
-    assert.equal(q.size, 4);
-    q.remove(b);
-    q.unshift(task('e'));
-    const order: string[] = [];
-    for (let t = q.shift(); t !== null; t = q.shift()) order.push((t as unknown as { name: string }).name);
-    assert.deepEqual(order, ['c', 'd', 'e', 'a']);
-    assert.equal(q.size, 0);
-  });
-
   test('abort rejects with ABORTED', async () => {
     const parallel = new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 0 });
     await assert.rejects(parallel.execute(input(100), { signal: AbortSignal.abort() }), { code: 'ABORTED' });
@@ -243,6 +288,7 @@ describe('ParallelCpuExecutor', () => {
     assert.throws(() => new WorkerPool({ threads: 0 }), TypeError);
     assert.throws(() => new WorkerPool({ threads: 1.5 }), TypeError);
     assert.throws(() => new WorkerPool({ threads: 1, maxQueue: -1 }), TypeError);
+    assert.throws(() => new WorkerPool({ threads: 1, idleSpinMs: -1 }), TypeError);
     assert.throws(() => new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: Number.NaN }), TypeError);
     assert.throws(() => new ParallelCpuExecutor(vectorAdd, { pool, minTaskNs: 1000, maxTaskNs: 999 }), TypeError);
     assert.throws(() => new ParallelCpuExecutor({ ...vectorAdd, moduleUrl: '' }, { pool }), TypeError);

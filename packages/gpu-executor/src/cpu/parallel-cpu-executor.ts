@@ -1,11 +1,10 @@
-import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
+import { ExecutorError, throwIfAborted } from '../errors.js';
 import type { Columns, Kernel, TypedArray } from '../kernels/kernel.js';
 import { checkRange } from '../range.js';
 import type { ExecResult, ExecStats, ExecuteOptions, Executor, RangeOptions } from '../types.js';
 import { createSharedOutput, isShared, outputBytes, stageColumns } from './shared-memory.js';
 import { sharedScratch } from './shared-scratch.js';
-import type { TaskPriority } from './priority-queue.js';
-import { NEXT_PART, PARTS_DONE, STOP, type PartClaims, type WorkerTask } from './worker.js';
+import { MAX_PARTS } from './job-board.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface ParallelCpuExecutorOptions {
@@ -28,18 +27,20 @@ export interface ParallelCpuExecutorOptions {
 }
 
 /**
- * Parts per thread a batch is cut into, where its work allows: the last parts
- * of a batch finish unevenly, and the smaller they are the less the tail costs.
- * At four per thread with parts of at least 250 µs, SHA-256 10K on 16 threads
- * was cut into 20 parts (its whole estimate is 5 ms): 4 threads ran two while
- * 12 idled, and the pool reached 16-40 % of 16x one thread on the H100.
+ * Least parts per thread a batch is cut into, where its work allows: the last
+ * parts of a batch finish unevenly, and the smaller they are the less the tail
+ * costs.
  */
 const PARTS_PER_THREAD = 8;
 /**
- * Least estimated work per part once a batch goes to the workers, ns. A part
- * costs a worker an atomic add and a kernel call: the hop to the worker is paid
- * once per thread, not per part (parts are claimed in shared memory).
+ * Estimated work per part the split aims at, ns, when that gives more parts
+ * than PARTS_PER_THREAD: a part costs a worker one compare-exchange, so parts
+ * this short cost little and leave a short tail. On the H200, parts of ~40 us
+ * ran Ed25519 1K at 85-89 % of 16x one thread against 80-85 % with 8 parts per
+ * thread (parts of 1.6 ms).
  */
+const TARGET_PART_NS = 40_000;
+/** Least estimated work per part once a batch goes to the workers, ns. */
 const MIN_PART_NS = 25_000;
 
 /** Outputs from this size are allocated shared and written in place (see `createOutput`). */
@@ -142,63 +143,23 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     try {
       const columns = stageColumns(input, acquire);
       const target = isShared(output) ? output : this.kernel.createOutput(items, acquire(outputBytes(this.kernel, items)));
-      await this.#claimAll({ moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, start, end }, bounds, threads, priority, signal);
+      const job = { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, bounds: Uint32Array.from(bounds) };
+      try {
+        await this.#pool.runParts(job, { signal, priority, maxThreads: threads });
+      } catch (err) {
+        if ((err as ExecutorError).code !== 'KERNEL_FAILED') throw err;
+        const cause = (err as ExecutorError).cause as { message?: string } | undefined;
+        throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${cause?.message}`, { cause });
+      }
       if (target !== output) {
         const w = this.kernel.outputWidth;
         (output as TypedArray).set((target as TypedArray).subarray(start * w, end * w) as never, start * w);
       }
     } finally {
-      // No part is running now (after an abort or a failure every task was waited for). A task still
-      // on its way finds no part to claim and reads or writes none of these buffers.
+      // No part is running now: the pool settles a job only after its running parts finish.
       for (const buffer of staged) sharedScratch.release(buffer);
     }
     return stats(Math.min(threads, bounds.length - 1));
-  }
-
-  /**
-   * Runs the parts between `bounds`: one slot per thread (up to `threads`) keeps a claiming task
-   * on the pool until no part is left. A task that gave its worker up to a
-   * high-priority one (after at least one part) is queued again at once, behind
-   * it; no slot waits for the others. The batch is over when every part is
-   * done, even if a task is still on its way (a worker loading the kernel
-   * module for the first time): it will find nothing to claim.
-   */
-  async #claimAll(task: Omit<WorkerTask, 'parts'>, bounds: number[], threads: number, priority: TaskPriority | undefined, signal: AbortSignal | undefined): Promise<void> {
-    const parts = bounds.length - 1;
-    const claims: PartClaims = { bounds: new Uint32Array(new SharedArrayBuffer(4 * bounds.length)), control: new Int32Array(new SharedArrayBuffer(12)) };
-    claims.bounds.set(bounds);
-    const { control } = claims;
-    // Abort stops the claimers after their current part. Not piscina's abort, which would
-    // terminate the worker (and reload every kernel module in its replacement).
-    const stop = (): void => {
-      Atomics.store(control, STOP, 1);
-    };
-    signal?.addEventListener('abort', stop, { once: true });
-    let failure: { reason: unknown } | undefined;
-    let allDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => (allDone = resolve));
-    const slot = async (): Promise<void> => {
-      while (Atomics.load(control, NEXT_PART) < parts && failure === undefined && !signal?.aborted) {
-        try {
-          await this.#pool.run({ ...task, parts: claims }, { priority });
-        } catch (reason) {
-          failure ??= { reason };
-          Atomics.store(control, STOP, 1);
-        }
-        if (Atomics.load(control, PARTS_DONE) === parts) allDone();
-      }
-    };
-    try {
-      // After an abort or a failure, every task is waited for: a part still running writes the output.
-      await Promise.race([done, Promise.all(Array.from({ length: Math.min(threads, parts) }, slot))]);
-    } finally {
-      signal?.removeEventListener('abort', stop);
-    }
-    if (signal?.aborted) throw abortError(signal);
-    if (failure !== undefined) {
-      const reason = failure.reason as Error | undefined;
-      throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${reason?.message}`, { cause: reason });
-    }
   }
 
   async close(): Promise<void> {
@@ -220,8 +181,9 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
 
   /**
    * Range boundaries of about equal work: one part when the batch is under
-   * twice minTaskNs, else PARTS_PER_THREAD parts per thread so uneven items
-   * even out, none under the part floor nor over maxTaskNs.
+   * twice minTaskNs, else parts of about TARGET_PART_NS and at least
+   * PARTS_PER_THREAD per thread so uneven items even out, none under the part
+   * floor nor over maxTaskNs.
    */
   #split(input: I, start: number, end: number, threads: number): number[] {
     const work = (s: number, e: number): number => this.kernel.work?.(input, s, e) ?? e - s;
@@ -231,7 +193,8 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     const inline = totalNs < 2 * this.#minTaskNs;
     const byWork = Math.floor(totalNs / Math.max(Math.min(this.#minTaskNs, MIN_PART_NS), 1));
     const bounded = Math.ceil(totalNs / Math.max(this.#maxTaskNs, 1));
-    const parts = inline ? 1 : Math.max(1, Math.min(Math.max(threads * PARTS_PER_THREAD, bounded), byWork, end - start));
+    const wanted = Math.max(threads * PARTS_PER_THREAD, Math.ceil(totalNs / TARGET_PART_NS), bounded);
+    const parts = inline ? 1 : Math.max(1, Math.min(wanted, byWork, end - start, MAX_PARTS));
     const bounds = [start];
     for (let p = 1; p < parts; p++) {
       const goal = (total * p) / parts;
