@@ -39,7 +39,7 @@ fi
 
 if want ab && [ -f node_modules/.old-dist/dist/src/index.js ]; then
   step "before / after in one run: the pool and the cost model of this build against node_modules/.old-dist"
-  timeout 120 node scripts/pool-ab.mjs node_modules/.old-dist/dist/src/index.js 21 > "$out/pool-ab.json" 2> "$out/pool-ab.err"
+  timeout 180 node scripts/pool-ab.mjs node_modules/.old-dist/dist/src/index.js 11 > "$out/pool-ab.json" 2> "$out/pool-ab.err"
   timeout 60 node scripts/cost-model-overhead.mjs 20000 node_modules/.old-dist/dist/src/index.js > "$out/cost-model-overhead.json" 2> "$out/cost-model-overhead.err"
 fi
 

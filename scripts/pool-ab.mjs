@@ -1,12 +1,13 @@
 // The worker pool of this build against another build's (a copy of an older
 // dist), on the same inputs in rotated rounds: one-thread time, each pool's
 // time, efficiency (one-thread / pool / threads) and the ratio old / new.
+// Each turn runs a variant 5 times back to back (medianRotatedBlocks).
 // Usage: node scripts/pool-ab.mjs OTHER_DIST_INDEX_JS [rounds]
 //   e.g. node scripts/pool-ab.mjs node_modules/.old-dist/dist/src/index.js 15
 import { availableParallelism } from 'node:os';
 import * as current from '@supervm/gpu-executor';
 import { sha256Kernel, ed25519Kernel } from '@supervm/gpu-executor/kernels';
-import { medianRotated } from './rotated-rounds.mjs';
+import { medianRotatedBlocks } from './rotated-rounds.mjs';
 import { signedBatch } from './ed25519-batch.mjs';
 import { sha256Batch } from './sha256-batch.mjs';
 
@@ -22,6 +23,7 @@ const builds = {
 for (const b of Object.values(builds)) b.pool = new b.lib.WorkerPool({ threads });
 const out = { threads, rounds, cases: [] };
 for (const [name, n, make] of [
+  ['sha256', 1_000, () => sha256Batch(1_000)],
   ['sha256', 10_000, () => sha256Batch(10_000)],
   ['sha256', 100_000, () => sha256Batch(100_000)],
   ['ed25519', 1_000, () => signedBatch(1_000, { corruptEvery: 16 })],
@@ -32,7 +34,7 @@ for (const [name, n, make] of [
   const execs = Object.fromEntries(Object.entries(builds).map(([k, b]) => [k, new b.lib.ParallelCpuExecutor(b.kernels[name], { pool: b.pool })]));
   const variants = { one: () => one.execute(input), ...Object.fromEntries(Object.entries(execs).map(([k, e]) => [k, () => e.execute(input)])) };
   const reps = name === 'ed25519' && n > 2000 ? Math.max(3, rounds >> 2) : rounds;
-  const ms = Object.fromEntries(Object.entries(await medianRotated(variants, reps, 2)).map(([k, v]) => [k, +v.toFixed(3)]));
+  const ms = Object.fromEntries(Object.entries(await medianRotatedBlocks(variants, reps, 1, 5)).map(([k, v]) => [k, +v.toFixed(3)]));
   out.cases.push({
     kernel: name,
     items: n,
