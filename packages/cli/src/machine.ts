@@ -33,7 +33,7 @@ export function packageVersion(spec: string): string {
 }
 
 /** What a benchmark row needs to be comparable across machines; `packages` names whose versions to report. */
-export function machineInfo(packages: readonly string[] = ['@supervm/gpu-executor', 'webgpu', 'piscina']): MachineInfo {
+export function machineInfo(packages: readonly string[] = ['@supervm/gpu-executor', 'webgpu', 'prom-client']): MachineInfo {
   return {
     node: process.version,
     platform: `${platform()} ${release()} ${process.arch}`,

@@ -3,7 +3,7 @@ import { Gauge, type Registry } from 'prom-client';
 /** Reads the worker pool's utilization (0..1); undefined when there is no pool. */
 export type UtilizationSource = () => number | undefined;
 
-/** `supervm_worker_utilization`: fraction of worker-thread time spent running tasks (piscina's measure), read at scrape time. */
+/** `supervm_worker_utilization`: fraction of worker-thread time spent running kernel parts (busy ms the workers add to shared memory), read at scrape time. */
 export function workerUtilizationGauge(registry: Registry, source: () => UtilizationSource | undefined): Gauge {
   return new Gauge({
     name: 'supervm_worker_utilization',
