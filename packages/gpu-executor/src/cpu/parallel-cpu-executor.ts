@@ -47,8 +47,8 @@ const MIN_PART_NS = 25_000;
 const IN_PLACE_OUTPUT_BYTES = 1 << 20;
 
 /**
- * Splits a batch into parts of about equal work that the pool's workers claim
- * from shared memory, one worker task per thread. Columns travel through
+ * Splits a batch into parts of about equal work, published as one job that the
+ * pool's workers claim part by part from shared memory. Columns travel through
  * SharedArrayBuffer and workers write the shared output in place. Batches too
  * small to pay for a worker hop run in-thread.
  */
