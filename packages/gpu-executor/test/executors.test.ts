@@ -284,6 +284,12 @@ describe('ParallelCpuExecutor', () => {
     await assert.rejects(parallel.execute(input(100), { signal: AbortSignal.abort() }), { code: 'ABORTED' });
   });
 
+  test('a job without parts, or with more than the board counts, is INVALID_INPUT', async () => {
+    const job = { moduleUrl: vectorAdd.moduleUrl, columns: {}, output: new SharedArrayBuffer(4), items: 1 };
+    await assert.rejects(pool.runParts({ ...job, bounds: Uint32Array.of(0) }), { code: 'INVALID_INPUT' });
+    await assert.rejects(pool.runParts({ ...job, bounds: new Uint32Array(65_537) }), { code: 'INVALID_INPUT' });
+  });
+
   test('options and kernels are checked up front', () => {
     assert.throws(() => new WorkerPool({ threads: 0 }), TypeError);
     assert.throws(() => new WorkerPool({ threads: 1.5 }), TypeError);

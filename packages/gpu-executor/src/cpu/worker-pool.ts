@@ -168,7 +168,9 @@ export class WorkerPool {
   runParts(job: PartsJob, options: RunOptions = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new ExecutorError('CLOSED', 'the worker pool is closed'));
     const parts = job.bounds.length - 1;
-    if (parts < 1 || parts > MAX_PARTS) throw new RangeError(`a job has 1 to ${MAX_PARTS} parts, got ${parts}`);
+    if (parts < 1 || parts > MAX_PARTS) {
+      return Promise.reject(new ExecutorError('INVALID_INPUT', `a job has 1 to ${MAX_PARTS} parts, got ${parts}`));
+    }
     const running = this.#runParts(job, options);
     this.#inFlight.add(running);
     const forget = (): void => void this.#inFlight.delete(running);
