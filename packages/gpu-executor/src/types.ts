@@ -79,7 +79,9 @@ export interface RangeOptions extends ExecuteOptions {
   /**
    * Most pool threads this range may occupy at once (a worker pool only; others
    * ignore it). Co-execution leaves a core to the thread that drives the GPU.
-   * Default: every thread of the pool.
+   * Set, it also keeps the calling thread out of the range's parts (see
+   * `ParallelCpuExecutorOptions.callerJoinsUnderNs`). Default: every thread of
+   * the pool.
    */
   maxThreads?: number;
 }

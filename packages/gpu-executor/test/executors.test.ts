@@ -144,7 +144,7 @@ describe('ParallelCpuExecutor', () => {
       const parallel = new ParallelCpuExecutor(threadKernel, { pool: two, minTaskNs: 0 });
       const values = toShared(new Int32Array(64).fill(1));
       values[40] = -1;
-      await assert.rejects(parallel.execute({ values }), (err: ExecutorError) => err.code === 'KERNEL_FAILED' && /thread-id failed in a worker: item 40 is bad/.test(err.message));
+      await assert.rejects(parallel.execute({ values }), (err: ExecutorError) => err.code === 'KERNEL_FAILED' && /thread-id failed on the pool: item 40 is bad/.test(err.message));
       values[40] = 1;
       const { output } = await parallel.execute({ values });
       assert.ok(output.every((id) => id > 0), 'every item ran on a worker');
@@ -167,6 +167,71 @@ describe('ParallelCpuExecutor', () => {
         if (new Set(output).size === 2) return;
       }
       assert.fail('after the replacement, batches never ran on two workers');
+    } finally {
+      await two.close();
+    }
+  });
+
+  test('joinOnCaller: the calling thread runs parts too, and counts against maxThreads', async () => {
+    const three = new WorkerPool({ threads: 3 });
+    try {
+      const n = 24;
+      const values = toShared(new Int32Array(n).fill(1));
+      const output = new SharedArrayBuffer(4 * n);
+      const out = new Int32Array(output);
+      const bounds = Uint32Array.from({ length: n + 1 }, (_, i) => i);
+      const job = { moduleUrl: threadKernel.moduleUrl, columns: { values }, output, items: n, bounds };
+      const joinOnCaller = (s: number, e: number): void => threadKernel.cpu({ values }, out, s, e);
+      // maxThreads 1 leaves no worker to the job: the caller runs every part.
+      out.fill(-1);
+      await three.runParts(job, { maxThreads: 1, joinOnCaller });
+      assert.deepEqual([...new Set(out)], [0]);
+      // maxThreads 2: the caller and at most one worker.
+      out.fill(-1);
+      await three.runParts(job, { maxThreads: 2, joinOnCaller });
+      assert.ok(out.every((id) => id >= 0), 'every part ran');
+      assert.ok(new Set(out.filter((id) => id > 0)).size <= 1, `ids ${[...new Set(out)]}`);
+    } finally {
+      await three.close();
+    }
+  });
+
+  test('joinOnCaller: a part that throws on the calling thread fails the job with KERNEL_FAILED; the pool goes on', async () => {
+    const two = new WorkerPool({ threads: 2 });
+    try {
+      const values = toShared(new Int32Array(8).fill(1));
+      const output = new SharedArrayBuffer(32);
+      const out = new Int32Array(output);
+      const job = { moduleUrl: threadKernel.moduleUrl, columns: { values }, output, items: 8, bounds: Uint32Array.of(0, 4, 8) };
+      const joinOnCaller = (s: number, e: number): void => threadKernel.cpu({ values }, out, s, e);
+      values[1] = -1;
+      await assert.rejects(two.runParts(job, { maxThreads: 1, joinOnCaller }), (err: ExecutorError) => err.code === 'KERNEL_FAILED' && /item 1 is bad/.test(err.message));
+      values[1] = 1;
+      await two.runParts(job, { maxThreads: 1, joinOnCaller });
+      assert.deepEqual([...out], new Array(8).fill(0));
+    } finally {
+      await two.close();
+    }
+  });
+
+  test('callerJoinsUnderNs: a short batch is joined by the calling thread; 0 or a maxThreads turns it off', async () => {
+    const two = new WorkerPool({ threads: 2 });
+    try {
+      // 32 items of 100 us: 1.6 ms estimated on two threads.
+      const values = toShared(new Int32Array(32).fill(1));
+      const joined = new ParallelCpuExecutor(threadKernel, { pool: two, minTaskNs: 0, callerJoinsUnderNs: 2_000_000 });
+      const apart = new ParallelCpuExecutor(threadKernel, { pool: two, minTaskNs: 0, callerJoinsUnderNs: 0 });
+      const { output } = await joined.execute({ values });
+      assert.ok(new Set(output.filter((id) => id > 0)).size <= 1, 'the caller and one worker');
+      for (let round = 0; round < 3; round++) {
+        const { output } = await apart.execute({ values });
+        assert.ok(output.every((id) => id > 0), 'every item ran on a worker');
+      }
+      // A call that sets maxThreads keeps the calling thread out (co-execution leaves it to the GPU).
+      const out = joined.allocateOutput(32);
+      await joined.executeInto({ values }, out, { start: 0, end: 32, maxThreads: 2 });
+      assert.ok(out.every((id) => id > 0), 'every item ran on a worker');
+      assert.throws(() => new ParallelCpuExecutor(threadKernel, { pool: two, callerJoinsUnderNs: -1 }), TypeError);
     } finally {
       await two.close();
     }

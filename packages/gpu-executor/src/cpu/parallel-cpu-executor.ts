@@ -24,6 +24,13 @@ export interface ParallelCpuExecutorOptions {
    * out the tail of a batch. Default 4 ms.
    */
   maxTaskNs?: number;
+  /**
+   * A batch estimated to finish within this many ns on the pool is joined by
+   * the calling thread (`joinOnCaller`), which then blocks its event loop
+   * for about that long, as an in-thread batch would. Never when a call sets
+   * `maxThreads`. 0: never. Default 1 ms.
+   */
+  callerJoinsUnderNs?: number;
 }
 
 /**
@@ -60,19 +67,22 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
   readonly #ownsPool: boolean;
   readonly #minTaskNs: number;
   readonly #maxTaskNs: number;
+  readonly #callerJoinsUnderNs: number;
   #closed = false;
 
   constructor(kernel: Kernel<I, O>, options: ParallelCpuExecutorOptions = {}) {
     if (typeof kernel?.cpu !== 'function') throw new TypeError('ParallelCpuExecutor needs a kernel with cpu()');
     if (!kernel.moduleUrl) throw new TypeError(`kernel ${kernel.name} has no moduleUrl, so workers cannot load it`);
-    const { minTaskNs = 250_000, maxTaskNs = 4_000_000 } = options;
+    const { minTaskNs = 250_000, maxTaskNs = 4_000_000, callerJoinsUnderNs = 1_000_000 } = options;
     if (!Number.isFinite(minTaskNs) || minTaskNs < 0) throw new TypeError(`minTaskNs must be a finite number >= 0, got ${minTaskNs}`);
     if (!Number.isFinite(maxTaskNs) || maxTaskNs < minTaskNs) throw new TypeError(`maxTaskNs must be a finite number >= minTaskNs (${minTaskNs}), got ${maxTaskNs}`);
+    if (!Number.isFinite(callerJoinsUnderNs) || callerJoinsUnderNs < 0) throw new TypeError(`callerJoinsUnderNs must be a finite number >= 0, got ${callerJoinsUnderNs}`);
     this.kernel = kernel;
     this.#pool = options.pool ?? new WorkerPool(options.threads === undefined ? {} : { threads: options.threads });
     this.#ownsPool = options.pool === undefined;
     this.#minTaskNs = minTaskNs;
     this.#maxTaskNs = maxTaskNs;
+    this.#callerJoinsUnderNs = callerJoinsUnderNs;
   }
 
   get threads(): number {
@@ -119,7 +129,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
     const threads = Math.min(maxThreads, this.#pool.threads);
     throwIfAborted(signal);
     const t0 = performance.now();
-    const bounds = this.#split(input, start, end, threads);
+    const { bounds, totalNs } = this.#split(input, start, end, threads);
     const stats = (threads: number): ExecStats => ({
       device: 'cpu',
       backend: this.backend,
@@ -144,12 +154,15 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
       const columns = stageColumns(input, acquire);
       const target = isShared(output) ? output : this.kernel.createOutput(items, acquire(outputBytes(this.kernel, items)));
       const job = { moduleUrl: this.kernel.moduleUrl, columns, output: target.buffer as SharedArrayBuffer, items, bounds: Uint32Array.from(bounds) };
+      // A short batch: this thread starts on it while the workers wake, and sees it end without an event-loop turn.
+      // Not when the caller limits threads: it keeps the rest for other work (co-execution, for the thread that feeds the GPU).
+      const joinOnCaller = options.maxThreads === undefined && threads > 1 && totalNs / threads < this.#callerJoinsUnderNs ? (s: number, e: number) => this.kernel.cpu(input, target, s, e) : undefined;
       try {
-        await this.#pool.runParts(job, { signal, priority, maxThreads: threads });
+        await this.#pool.runParts(job, { signal, priority, maxThreads: threads, joinOnCaller });
       } catch (err) {
         if ((err as ExecutorError).code !== 'KERNEL_FAILED') throw err;
         const cause = (err as ExecutorError).cause as { message?: string } | undefined;
-        throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed in a worker: ${cause?.message}`, { cause });
+        throw new ExecutorError('KERNEL_FAILED', `${this.kernel.name} failed on the pool: ${cause?.message}`, { cause });
       }
       if (target !== output) {
         const w = this.kernel.outputWidth;
@@ -185,7 +198,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
    * PARTS_PER_THREAD per thread so uneven items even out, none under the part
    * floor nor over maxTaskNs.
    */
-  #split(input: I, start: number, end: number, threads: number): number[] {
+  #split(input: I, start: number, end: number, threads: number): { bounds: number[]; totalNs: number } {
     const work = (s: number, e: number): number => this.kernel.work?.(input, s, e) ?? e - s;
     const total = work(start, end);
     const nsPerUnit = this.kernel.cost.cpuNsPerItem * ((end - start) / Math.max(total, 1));
@@ -209,6 +222,6 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
       if (lo < end) bounds.push(lo);
     }
     bounds.push(end);
-    return bounds;
+    return { bounds, totalNs };
   }
 }

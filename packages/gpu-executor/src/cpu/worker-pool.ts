@@ -20,6 +20,7 @@ import {
   RUNNING_SLOT,
   STOP,
   boardWords,
+  claimPart,
   drainParts,
   finishParts,
   slotWord,
@@ -53,8 +54,17 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Default `normal`. */
   priority?: TaskPriority | undefined;
-  /** Most workers that may work on the job at once. Default: all. */
+  /** Most threads that may work on the job at once, counting the calling thread when it joins. Default: all workers. */
   maxThreads?: number | undefined;
+  /**
+   * Runs parts on the calling thread too, synchronously, before the call
+   * returns its promise: the caller starts on the first part while the
+   * workers wake, and sees the job finish without an event-loop turn. The job
+   * then gets at most maxThreads - 1 workers, so no core is oversubscribed.
+   * It blocks the caller's event loop for about the whole job: for short jobs
+   * only (OpenMP's master thread works the same way).
+   */
+  joinOnCaller?: ((start: number, end: number) => void) | undefined;
 }
 
 /** A batch cut into parts that the workers claim one at a time. */
@@ -86,6 +96,9 @@ function positiveInteger(value: unknown, name: string): void {
 }
 
 let pools = 0;
+
+/** Most milliseconds the calling thread spins for a job's last parts after it joined (joinOnCaller), before it waits on the event loop. */
+const CALLER_SPIN_MS = 1;
 
 /**
  * Worker threads shared by every kernel; workers load kernels on first use.
@@ -179,7 +192,7 @@ export class WorkerPool {
   }
 
   async #runParts(job: PartsJob, options: RunOptions): Promise<void> {
-    const { signal, priority = 'normal', maxThreads = this.threads } = options;
+    const { signal, priority = 'normal', maxThreads = this.threads, joinOnCaller } = options;
     if (signal?.aborted) throw abortError(signal);
     if (this.#booting > 0) await this.#ready;
     const slot = this.#freeSlots.pop() ?? (await this.#waitForSlot());
@@ -189,10 +202,12 @@ export class WorkerPool {
     this.#seq = seq;
     const high = priority === 'high';
     const parts = job.bounds.length - 1;
+    // The calling thread counts against maxThreads when it joins.
+    const workers = Math.max(joinOnCaller ? 0 : 1, maxThreads - (joinOnCaller ? 1 : 0));
     this.#channel.postMessage({ seq, slot, moduleUrl: job.moduleUrl, columns: job.columns, output: job.output, items: job.items, bounds: job.bounds } satisfies JobMessage);
     Atomics.store(board, at(PARTS), parts);
     Atomics.store(board, at(PRIORITY), high ? 1 : 0);
-    Atomics.store(board, at(MAX_THREADS), Math.max(1, maxThreads));
+    Atomics.store(board, at(MAX_THREADS), workers);
     Atomics.store(board, at(DONE), 0);
     Atomics.store(board, at(STOP), 0);
     Atomics.store(board, at(FAILED), 0);
@@ -202,14 +217,17 @@ export class WorkerPool {
     // Claimable from here on.
     Atomics.store(board, at(CLAIM), seq << 16);
     this.#hold();
-    Atomics.add(board, GEN, 1);
-    Atomics.notify(board, GEN);
+    if (workers > 0) {
+      Atomics.add(board, GEN, 1);
+      Atomics.notify(board, GEN);
+    }
     const stop = (): void => {
       Atomics.store(board, at(STOP), 1);
       drainParts(board, at, seq);
     };
-    signal?.addEventListener('abort', stop, { once: true });
     try {
+      if (joinOnCaller) this.#workOnCaller(joinOnCaller, job.bounds, at, seq, signal, stop);
+      signal?.addEventListener('abort', stop, { once: true });
       while (Atomics.load(board, at(FIN)) === 0) {
         const wait = waitAsync(board, at(FIN), 0);
         if (wait.async) await wait.value;
@@ -221,9 +239,45 @@ export class WorkerPool {
     }
     if (Atomics.load(board, at(FAILED)) === 1) {
       const failure = this.#takeFailure(seq);
-      throw new ExecutorError('KERNEL_FAILED', `a part failed in a worker: ${failure.message}`, { cause: failure });
+      throw new ExecutorError('KERNEL_FAILED', `a part failed: ${failure.message}`, { cause: failure });
     }
     if (signal?.aborted) throw abortError(signal);
+  }
+
+  /**
+   * The calling thread claims and runs parts like a worker (joinOnCaller),
+   * then spins a while for the workers' last parts: a job this short would
+   * otherwise wait ~25-60 us more for the event loop to see it finish.
+   */
+  #workOnCaller(
+    run: (start: number, end: number) => void,
+    bounds: Uint32Array,
+    at: (word: number) => number,
+    seq: number,
+    signal: AbortSignal | undefined,
+    stop: () => void,
+  ): void {
+    const board = this.#board;
+    const parts = bounds.length - 1;
+    while (Atomics.load(board, at(STOP)) === 0) {
+      if (signal?.aborted) {
+        stop();
+        break;
+      }
+      const p = claimPart(board, at(CLAIM), seq, parts);
+      if (p < 0) break;
+      try {
+        run(bounds[p]!, bounds[p + 1]!);
+      } catch (err) {
+        const e = err as Error | undefined;
+        this.#failures.set(seq, { seq, message: e?.message ?? String(err), stack: e?.stack });
+        Atomics.store(board, at(FAILED), 1);
+        stop();
+      }
+      finishParts(board, at, 1);
+    }
+    const until = performance.now() + CALLER_SPIN_MS;
+    while (Atomics.load(board, at(FIN)) === 0 && performance.now() < until);
   }
 
   /**
