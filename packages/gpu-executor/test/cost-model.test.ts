@@ -384,6 +384,68 @@ describe('the model store', () => {
     ]);
   });
 
+  test('refreshes start 4 decisions apart and double while the loser runs as predicted, up to refreshEvery', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, minSplitItems: 2 ** 30 });
+    // The GPU takes twice the CPU's time everywhere, and keeps doing so when refreshed.
+    for (let e = 8; e <= 16; e += 2) {
+      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
+      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
+    }
+    const w = 2 ** 12;
+    const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    const refreshes: number[] = [];
+    for (let i = 1; i <= 100; i++) {
+      const d = s.decide(at);
+      const device = d.device as DeviceKind;
+      if (device === 'gpu') refreshes.push(i);
+      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * (device === 'gpu' ? 2e-5 : 1e-5) });
+    }
+    assert.deepEqual(refreshes, [4, 12, 28, 60, 92]);
+    assert.throws(() => new CostModelStrategy('k', { refreshFirst: 0 }), /refreshFirst must be an integer in \[1, refreshEvery = 32\], got 0/);
+    assert.throws(() => new CostModelStrategy('k', { refreshEvery: 8, refreshFirst: 9 }), TypeError);
+    assert.doesNotThrow(() => new CostModelStrategy('k', { refreshEvery: 0 }));
+  });
+
+  test('a refresh that beats the winner starts the gaps over at refreshFirst', () => {
+    const store = new ModelStore({ path: false });
+    const s = new CostModelStrategy('k', { store, refreshFirst: 2, refreshEvery: 16, minSplitItems: 2 ** 30 });
+    for (let e = 8; e <= 16; e += 2) {
+      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
+      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
+    }
+    const w = 2 ** 12;
+    const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    const routes: string[] = [];
+    for (let i = 1; i <= 12; i++) {
+      const d = s.decide(at);
+      const device = d.device as DeviceKind;
+      routes.push(`${i}:${device}:${d.reason.split(':')[0]}`);
+      // The 3rd refresh (decision 14 at gaps 2, 4, 8) would be the first to beat the CPU; before it the GPU runs as predicted.
+      const fast = device === 'gpu' && i > 6;
+      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * (device === 'gpu' ? (fast ? 0.5e-5 : 2e-5) : 1e-5) });
+    }
+    assert.deepEqual(
+      routes.filter((r) => !r.endsWith('cpu:earliest finish')),
+      ['2:gpu:refresh the gpu model', '6:gpu:refresh the gpu model'],
+    );
+    // Decisions 2 and 6 ran as predicted (gaps 2, 4, now 8); refreshing at 14 runs fast: a surprise.
+    const more: string[] = [];
+    for (let i = 13; i <= 24; i++) {
+      const d = s.decide(at);
+      const device = d.device as DeviceKind;
+      more.push(`${i}:${device}:${d.reason.split(':')[0]}`);
+      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * (device === 'gpu' ? 0.5e-5 : 1e-5) });
+    }
+    assert.equal(more[1], '14:gpu:refresh the gpu model');
+    assert.equal(more[2], '15:gpu:confirm');
+    // The GPU now wins; the CPU is refreshed 2 model decisions later (16, 17), then 4 (18-21).
+    assert.deepEqual(
+      more.filter((r) => r.includes('refresh')),
+      ['14:gpu:refresh the gpu model', '17:cpu:refresh the cpu model', '21:cpu:refresh the cpu model'],
+    );
+  });
+
   test('a confirming run that is slow again ends the check', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });

@@ -17,11 +17,19 @@ export interface CostModelStrategyOptions {
   /** Fewest items a batch must have to be split. Default 2. */
   minSplitItems?: number;
   /**
-   * Every this many model-based decisions, run the batch on the device that
-   * lost if its prediction is within `refreshWithin` of the winner's, so a
+   * At most this many model-based decisions apart, run the batch on the device
+   * that lost if its prediction is within `refreshWithin` of the winner's, so a
    * model that is never chosen still gets fresh samples. 0 disables. Default 32.
    */
   refreshEvery?: number;
+  /**
+   * Decisions before the first refresh (at most `refreshEvery`). The gap doubles
+   * after each refresh that ran as its model predicted, up to `refreshEvery`,
+   * and comes back to this one after a refresh that beat the winner: a stale
+   * model is caught within a few batches, a right one costs one batch in
+   * `refreshEvery`. Default 4.
+   */
+  refreshFirst?: number;
   /** Default 3 (the loser predicted at most 3x the winner). */
   refreshWithin?: number;
   /**
@@ -89,7 +97,12 @@ export class CostModelStrategy implements RoutingStrategy {
   readonly #refreshEvery: number;
   readonly #refreshWithin: number;
   readonly #exploreWithin: number;
-  #modelDecisions = 0;
+  readonly #refreshFirst: number;
+  /** Model-based decisions between refreshes now (`refreshFirst` doubling up to `refreshEvery`), and left until the next. */
+  #refreshGap: number;
+  #untilRefresh: number;
+  /** The device a refresh just sent a batch to: its sample says whether the gap grows or starts over. */
+  #refreshing: DeviceKind | undefined;
   /**
    * A device that lost on its model but then ran a batch faster than the
    * winner's prediction (a refresh or an exploration): the next batch of that
@@ -119,6 +132,7 @@ export class CostModelStrategy implements RoutingStrategy {
       splitGain = 0.9,
       minSplitItems = 2,
       refreshEvery = 32,
+      refreshFirst = Math.min(4, refreshEvery),
       refreshWithin = 3,
       exploreWithin = 4,
     } = options;
@@ -126,11 +140,17 @@ export class CostModelStrategy implements RoutingStrategy {
     if (!(splitGain > 0 && splitGain <= 1)) throw new TypeError(`splitGain must be in (0, 1], got ${splitGain}`);
     if (!Number.isInteger(minSplitItems) || minSplitItems < 2) throw new TypeError(`minSplitItems must be an integer >= 2, got ${minSplitItems}`);
     if (!Number.isInteger(refreshEvery) || refreshEvery < 0) throw new TypeError(`refreshEvery must be an integer >= 0, got ${refreshEvery}`);
+    if (refreshEvery > 0 && (!Number.isInteger(refreshFirst) || refreshFirst < 1 || refreshFirst > refreshEvery)) {
+      throw new TypeError(`refreshFirst must be an integer in [1, refreshEvery = ${refreshEvery}], got ${refreshFirst}`);
+    }
     if (!(refreshWithin >= 1)) throw new TypeError(`refreshWithin must be >= 1, got ${refreshWithin}`);
     this.#minExploreItems = minExploreItems;
     this.#splitGain = splitGain;
     this.#minSplitItems = minSplitItems;
     this.#refreshEvery = refreshEvery;
+    this.#refreshFirst = refreshFirst;
+    this.#refreshGap = refreshFirst;
+    this.#untilRefresh = refreshFirst;
     this.#refreshWithin = refreshWithin;
     if (!(exploreWithin >= 1)) throw new TypeError(`exploreWithin must be >= 1, got ${exploreWithin}`);
     this.#exploreWithin = exploreWithin;
@@ -159,14 +179,22 @@ export class CostModelStrategy implements RoutingStrategy {
       this.#memo = undefined;
     }
     this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
-    if (sample.kernel === this.kernel) this.#checkSurprise(sample);
+    if (sample.kernel !== this.kernel) return;
+    const surprise = this.#checkSurprise(sample);
+    if (this.#refreshing === sample.device) {
+      this.#refreshing = undefined;
+      this.#refreshGap = surprise ? this.#refreshFirst : Math.min(2 * this.#refreshGap, this.#refreshEvery);
+      this.#untilRefresh = this.#refreshGap;
+    }
   }
 
   /** With `sample` in its bucket: is its device still ranked second though this batch beat the first's prediction? */
-  #checkSurprise({ kernel, device, work, durationMs }: RoutingSample): void {
+  #checkSurprise({ kernel, device, work, durationMs }: RoutingSample): boolean {
     const mine = this.store.predict(kernel, device, work);
     const theirs = this.store.predict(kernel, device === 'cpu' ? 'gpu' : 'cpu', work);
-    if (mine !== undefined && theirs !== undefined && mine > theirs && durationMs < theirs) this.#confirm = { device, bucket: bucketOf(work) };
+    if (mine === undefined || theirs === undefined || !(mine > theirs && durationMs < theirs)) return false;
+    this.#confirm = { device, bucket: bucketOf(work) };
+    return true;
   }
 
   observeSplit(sample: SplitSample): void {
@@ -205,7 +233,7 @@ export class CostModelStrategy implements RoutingStrategy {
       memo.bucket === bucketOf(ctx.work)
     ) {
       memo.uses++;
-      if (!this.#refreshDue(memo.otherMs, memo.bestMs)) return memo.decision;
+      if (!this.#refreshDue(memo.other, memo.otherMs, memo.bestMs)) return memo.decision;
       this.#memo = undefined;
       return { device: memo.other, reason: `refresh the ${memo.other} model: ${memo.predicted}` };
     }
@@ -297,7 +325,7 @@ export class CostModelStrategy implements RoutingStrategy {
         };
       }
     }
-    if (this.#refreshDue(other.ms, best.ms)) return { device: other.device, reason: `refresh the ${other.device} model: ${predicted}` };
+    if (this.#refreshDue(other.device, other.ms, best.ms)) return { device: other.device, reason: `refresh the ${other.device} model: ${predicted}` };
     const decision = { device: best.device, reason: `earliest finish: ${predicted}` };
     if (ctx.queued.cpu === 0 && ctx.queued.gpu === 0) {
       this.#memo = { kernel: ctx.kernel, bucket: bucketOf(work), revision: this.store.revision, uses: 0, decision, other: other.device, bestMs: best.ms, otherMs: other.ms, predicted };
@@ -305,10 +333,16 @@ export class CostModelStrategy implements RoutingStrategy {
     return decision;
   }
 
-  /** Counts a decision by the models; every `refreshEvery`-th runs the other device when it is predicted within `refreshWithin`. */
-  #refreshDue(otherMs: number, bestMs: number): boolean {
-    this.#modelDecisions++;
-    return this.#refreshEvery > 0 && this.#modelDecisions % this.#refreshEvery === 0 && otherMs <= this.#refreshWithin * bestMs;
+  /**
+   * Counts a decision by the models; once the gap has passed, runs the `other` device when it is
+   * predicted within `refreshWithin` of the best (otherwise waits another gap).
+   */
+  #refreshDue(other: DeviceKind, otherMs: number, bestMs: number): boolean {
+    if (this.#refreshEvery === 0 || --this.#untilRefresh > 0) return false;
+    this.#untilRefresh = this.#refreshGap;
+    if (!(otherMs <= this.#refreshWithin * bestMs)) return false;
+    this.#refreshing = other;
+    return true;
   }
 }
 
