@@ -57,9 +57,9 @@ export interface RunOptions {
   /** Most threads that may work on the job at once, counting the calling thread when it joins. Default: all workers. */
   maxThreads?: number | undefined;
   /**
-   * Runs parts on the calling thread too, synchronously, before the call
-   * returns its promise: the caller starts on the first part while the
-   * workers wake, and sees the job finish without an event-loop turn. The job
+   * Runs parts on the calling thread too, synchronously as soon as the job is
+   * published: the caller starts on the first part while the workers wake,
+   * and sees the job finish without an event-loop turn. The job
    * then gets at most maxThreads - 1 workers, so no core is oversubscribed.
    * It blocks the caller's event loop for about the whole job: for short jobs
    * only (OpenMP's master thread works the same way).
