@@ -55,6 +55,31 @@ function fillBuckets(s: CostModelStrategy): void {
   }
 }
 
+/** One batch per device at 2^8, 2^10, ..., 2^16 units of work, each taking `msPerUnit` ms a unit. */
+function observeEverySize(s: CostModelStrategy, msPerUnit: Record<DeviceKind, number>): void {
+  for (let e = 8; e <= 16; e += 2) {
+    for (const device of ['cpu', 'gpu'] as const) s.observe({ kernel: 'k', device, items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * msPerUnit[device] });
+  }
+}
+
+/**
+ * Batches `from`..`to` of 2^12 units, each decided by `s` and observed at `msPerUnit(device, i)`
+ * ms a unit; returns `i:device:reason` (the reason up to its colon) per batch.
+ */
+function routeBatches(s: CostModelStrategy, from: number, to: number, msPerUnit: (device: DeviceKind, i: number) => number): string[] {
+  const w = 2 ** 12;
+  const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+  const routes: string[] = [];
+  for (let i = from; i <= to; i++) {
+    const d = s.decide(at);
+    assert.notEqual(d.device, 'split');
+    const device = d.device as DeviceKind;
+    routes.push(`${i}:${device}:${d.reason.split(':')[0]}`);
+    s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * msPerUnit(device, i) });
+  }
+  return routes;
+}
+
 describe('the power-law fit', () => {
   test('recovers a, b and c from exact samples', () => {
     const model = { a: 0.002, b: 0.9, c: 0.5 };
@@ -244,10 +269,7 @@ describe('the model store', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
     // Samples up to 2^16: the CPU's curve says 2x the GPU's, the GPU's 10x its own at the end.
-    for (let e = 8; e <= 16; e += 2) {
-      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
-      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
-    }
+    observeEverySize(s, { cpu: 2e-5, gpu: 1e-5 });
     const at = (e: number) => ({ kernel: 'k', items: 2 ** e, work: 2 ** e, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } });
     const first = s.decide(at(22));
     assert.equal(first.device, 'cpu');
@@ -354,10 +376,7 @@ describe('the model store', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 4, minSplitItems: 2 ** 30 });
     // Everywhere the GPU takes half the CPU's time...
-    for (let e = 8; e <= 16; e += 2) {
-      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
-      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
-    }
+    observeEverySize(s, { cpu: 2e-5, gpu: 1e-5 });
     const w = 2 ** 14;
     const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
     // ...but three slow GPU batches at 16K (a busy moment) made that bucket's median say 2.5x the CPU.
@@ -388,20 +407,12 @@ describe('the model store', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, minSplitItems: 2 ** 30 });
     // The GPU takes twice the CPU's time everywhere, and keeps doing so when refreshed.
-    for (let e = 8; e <= 16; e += 2) {
-      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
-      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
-    }
-    const w = 2 ** 12;
-    const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
-    const refreshes: number[] = [];
-    for (let i = 1; i <= 100; i++) {
-      const d = s.decide(at);
-      const device = d.device as DeviceKind;
-      if (device === 'gpu') refreshes.push(i);
-      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * (device === 'gpu' ? 2e-5 : 1e-5) });
-    }
-    assert.deepEqual(refreshes, [4, 12, 28, 60, 92]);
+    observeEverySize(s, { cpu: 1e-5, gpu: 2e-5 });
+    const routes = routeBatches(s, 1, 100, (device) => (device === 'gpu' ? 2e-5 : 1e-5));
+    assert.deepEqual(
+      routes.filter((r) => r.includes(':gpu:')).map((r) => Number.parseInt(r, 10)),
+      [4, 12, 28, 60, 92],
+    );
     assert.throws(() => new CostModelStrategy('k', { refreshFirst: 0 }), /refreshFirst must be an integer in \[1, refreshEvery = 32\], got 0/);
     assert.throws(() => new CostModelStrategy('k', { refreshEvery: 8, refreshFirst: 9 }), TypeError);
     assert.doesNotThrow(() => new CostModelStrategy('k', { refreshEvery: 0 }));
@@ -410,33 +421,15 @@ describe('the model store', () => {
   test('a refresh that beats the winner starts the gaps over at refreshFirst', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshFirst: 2, refreshEvery: 16, minSplitItems: 2 ** 30 });
-    for (let e = 8; e <= 16; e += 2) {
-      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
-      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
-    }
-    const w = 2 ** 12;
-    const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
-    const routes: string[] = [];
-    for (let i = 1; i <= 12; i++) {
-      const d = s.decide(at);
-      const device = d.device as DeviceKind;
-      routes.push(`${i}:${device}:${d.reason.split(':')[0]}`);
-      // The 3rd refresh (decision 14 at gaps 2, 4, 8) would be the first to beat the CPU; before it the GPU runs as predicted.
-      const fast = device === 'gpu' && i > 6;
-      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * (device === 'gpu' ? (fast ? 0.5e-5 : 2e-5) : 1e-5) });
-    }
+    observeEverySize(s, { cpu: 1e-5, gpu: 2e-5 });
+    // The 3rd refresh (decision 14 at gaps 2, 4, 8) would be the first to beat the CPU; before it the GPU runs as predicted.
+    const routes = routeBatches(s, 1, 12, (device, i) => (device === 'gpu' ? (i > 6 ? 0.5e-5 : 2e-5) : 1e-5));
     assert.deepEqual(
       routes.filter((r) => !r.endsWith('cpu:earliest finish')),
       ['2:gpu:refresh the gpu model', '6:gpu:refresh the gpu model'],
     );
     // Decisions 2 and 6 ran as predicted (gaps 2, 4, now 8); refreshing at 14 runs fast: a surprise.
-    const more: string[] = [];
-    for (let i = 13; i <= 24; i++) {
-      const d = s.decide(at);
-      const device = d.device as DeviceKind;
-      more.push(`${i}:${device}:${d.reason.split(':')[0]}`);
-      s.observe({ kernel: 'k', device, items: w, work: w, durationMs: w * (device === 'gpu' ? 0.5e-5 : 1e-5) });
-    }
+    const more = routeBatches(s, 13, 24, (device) => (device === 'gpu' ? 0.5e-5 : 1e-5));
     assert.equal(more[1], '14:gpu:refresh the gpu model');
     assert.equal(more[2], '15:gpu:confirm');
     // The GPU now wins; the CPU is refreshed 2 model decisions later (16, 17), then 4 (18-21).
@@ -449,10 +442,7 @@ describe('the model store', () => {
   test('a confirming run that is slow again ends the check', () => {
     const store = new ModelStore({ path: false });
     const s = new CostModelStrategy('k', { store, refreshEvery: 0, minSplitItems: 2 ** 30 });
-    for (let e = 8; e <= 16; e += 2) {
-      s.observe({ kernel: 'k', device: 'cpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 1e-5 });
-      s.observe({ kernel: 'k', device: 'gpu', items: 2 ** e, work: 2 ** e, durationMs: 2 ** e * 2e-5 });
-    }
+    observeEverySize(s, { cpu: 1e-5, gpu: 2e-5 });
     const w = 2 ** 12;
     const at = { kernel: 'k', items: w, work: w, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
     for (let i = 0; i < 2; i++) s.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w * 2e-5 });

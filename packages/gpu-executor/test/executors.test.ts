@@ -16,6 +16,16 @@ import { kernel as threadKernel } from './fixtures/thread-kernel.js';
 
 const input = (n: number) => ({ a: Float32Array.from({ length: n }, (_, i) => i / 7), b: Float32Array.from({ length: n }, (_, i) => -i / 3) });
 
+/** A pool job of thread-kernel over `n` items of 1, cut at `bounds`, and the same kernel for the calling thread to join it with. */
+function threadJob(n: number, bounds: Uint32Array) {
+  const values = toShared(new Int32Array(n).fill(1));
+  const output = new SharedArrayBuffer(4 * n);
+  const out = new Int32Array(output);
+  const job = { moduleUrl: threadKernel.moduleUrl, columns: { values }, output, items: n, bounds };
+  const joinOnCaller = (s: number, e: number): void => threadKernel.cpu({ values }, out, s, e);
+  return { values, out, job, joinOnCaller };
+}
+
 describe('ParallelCpuExecutor', () => {
   test('gives the same output as the in-thread executor for any length and split', async () => {
     const inline = new CpuMapExecutor(vectorAdd);
@@ -176,12 +186,7 @@ describe('ParallelCpuExecutor', () => {
     const three = new WorkerPool({ threads: 3 });
     try {
       const n = 24;
-      const values = toShared(new Int32Array(n).fill(1));
-      const output = new SharedArrayBuffer(4 * n);
-      const out = new Int32Array(output);
-      const bounds = Uint32Array.from({ length: n + 1 }, (_, i) => i);
-      const job = { moduleUrl: threadKernel.moduleUrl, columns: { values }, output, items: n, bounds };
-      const joinOnCaller = (s: number, e: number): void => threadKernel.cpu({ values }, out, s, e);
+      const { out, job, joinOnCaller } = threadJob(n, Uint32Array.from({ length: n + 1 }, (_, i) => i));
       // maxThreads 1 leaves no worker to the job: the caller runs every part.
       out.fill(-1);
       await three.runParts(job, { maxThreads: 1, joinOnCaller });
@@ -199,11 +204,7 @@ describe('ParallelCpuExecutor', () => {
   test('joinOnCaller: a part that throws on the calling thread fails the job with KERNEL_FAILED; the pool goes on', async () => {
     const two = new WorkerPool({ threads: 2 });
     try {
-      const values = toShared(new Int32Array(8).fill(1));
-      const output = new SharedArrayBuffer(32);
-      const out = new Int32Array(output);
-      const job = { moduleUrl: threadKernel.moduleUrl, columns: { values }, output, items: 8, bounds: Uint32Array.of(0, 4, 8) };
-      const joinOnCaller = (s: number, e: number): void => threadKernel.cpu({ values }, out, s, e);
+      const { values, out, job, joinOnCaller } = threadJob(8, Uint32Array.of(0, 4, 8));
       values[1] = -1;
       await assert.rejects(two.runParts(job, { maxThreads: 1, joinOnCaller }), (err: ExecutorError) => err.code === 'KERNEL_FAILED' && /item 1 is bad/.test(err.message));
       values[1] = 1;
