@@ -228,6 +228,14 @@ export class WorkerPool {
     try {
       if (joinOnCaller) this.#workOnCaller(joinOnCaller, job.bounds, at, seq, signal, stop);
       signal?.addEventListener('abort', stop, { once: true });
+      if (joinOnCaller) {
+        // Calls made right behind this one (batches started together, as by Promise.all)
+        // publish and join their jobs before this one spins for its last parts: a job this
+        // short would otherwise wait ~25-60 us more for the event loop to see it finish.
+        await Promise.resolve();
+        const until = performance.now() + CALLER_SPIN_MS;
+        while (Atomics.load(board, at(FIN)) === 0 && performance.now() < until);
+      }
       while (Atomics.load(board, at(FIN)) === 0) {
         const wait = waitAsync(board, at(FIN), 0);
         if (wait.async) await wait.value;
@@ -244,11 +252,7 @@ export class WorkerPool {
     if (signal?.aborted) throw abortError(signal);
   }
 
-  /**
-   * The calling thread claims and runs parts like a worker (joinOnCaller),
-   * then spins a while for the workers' last parts: a job this short would
-   * otherwise wait ~25-60 us more for the event loop to see it finish.
-   */
+  /** The calling thread claims and runs parts like a worker (joinOnCaller) until none is left to claim. */
   #workOnCaller(
     run: (start: number, end: number) => void,
     bounds: Uint32Array,
@@ -276,8 +280,6 @@ export class WorkerPool {
       }
       finishParts(board, at, 1);
     }
-    const until = performance.now() + CALLER_SPIN_MS;
-    while (Atomics.load(board, at(FIN)) === 0 && performance.now() < until);
   }
 
   /**
