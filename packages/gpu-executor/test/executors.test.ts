@@ -224,7 +224,7 @@ describe('ParallelCpuExecutor', () => {
       const apart = new ParallelCpuExecutor(threadKernel, { pool: two, minTaskNs: 0, callerJoinsUnderNs: 0 });
       const { output } = await joined.execute({ values });
       assert.ok(new Set(output.filter((id) => id > 0)).size <= 1, 'the caller and one worker');
-      // Batches started together are each joined in turn, and each runs every item once.
+      // Batches started together, each joined by the calling thread: every item of each runs.
       const outputs = [1, 2, 3].map(() => joined.allocateOutput(32).fill(-1));
       await Promise.all(outputs.map((out) => joined.executeInto({ values }, out, { start: 0, end: 32 })));
       for (const out of outputs) assert.ok(out.every((id) => id >= 0), 'every item ran');
