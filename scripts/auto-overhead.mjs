@@ -3,7 +3,7 @@
 // Run after `supervm calibrate` (the cost-model variants load its models). With an older
 // build's index.js, its scheduler and cost model drive the same executors too (before / after).
 // Prints one JSON object.
-// Usage: node scripts/auto-overhead.mjs [rounds] [old-build/dist/src/index.js]
+// Usage: [SPLITS=0.7,0.85] node scripts/auto-overhead.mjs [rounds] [old-build/dist/src/index.js]
 import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
 import { sha256Batch } from './sha256-batch.mjs';
@@ -38,6 +38,10 @@ const schedulers = {
   'decide-only': new HybridScheduler(cpu, gpu, { strategy: decideOnly() }),
   'observe-only': new HybridScheduler(cpu, gpu, { strategy: observeOnly() }),
 };
+// Co-execution at fixed GPU shares (SPLITS, comma-separated, e.g. 0.7,0.85): can a split beat the GPU alone at this size?
+for (const share of (process.env.SPLITS ?? '').split(',').filter(Boolean).map(Number)) {
+  schedulers[`split ${share}`] = new HybridScheduler(cpu, gpu, { strategy: { name: 'fixed-split', decide: () => ({ device: 'split', gpuShare: share, reason: 'fixed' }) } });
+}
 const variants = { 'gpu.execute': () => gpu.execute(input), 'forced gpu': () => schedulers.threshold.execute(input, { device: 'gpu' }) };
 for (const [name, s] of Object.entries(schedulers)) variants[`auto ${name}`] = () => s.execute(input);
 if (process.argv[3]) {
