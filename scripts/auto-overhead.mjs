@@ -44,6 +44,18 @@ for (const share of (process.env.SPLITS ?? '').split(',').filter(Boolean).map(Nu
 }
 const variants = { 'gpu.execute': () => gpu.execute(input), 'forced gpu': () => schedulers.threshold.execute(input, { device: 'gpu' }) };
 for (const [name, s] of Object.entries(schedulers)) variants[`auto ${name}`] = () => s.execute(input);
+// The same shares with the GPU part staged first and the calling thread joining the CPU part
+// (the scheduler keeps it out): the driving thread is idle while the GPU computes.
+for (const share of (process.env.SPLITS ?? '').split(',').filter(Boolean).map(Number)) {
+  const cut = Math.round(n * (1 - share));
+  variants[`gpu first, caller joins ${share}`] = async () => {
+    const output = kernel.createOutput(n);
+    const gpuPart = gpu.executeInto(input, output, { start: cut, end: n });
+    await new Promise(setImmediate);
+    const [cpuStats, gpuStats] = await Promise.all([cpu.executeInto(input, output, { start: 0, end: cut }), gpuPart]);
+    return { output, stats: { ...gpuStats, backend: `${cpuStats.backend}+${gpuStats.backend}` } };
+  };
+}
 if (process.argv[3]) {
   const old = await import(new URL(process.argv[3], `file://${process.cwd()}/`).href);
   const oldForced = new old.HybridScheduler(cpu, gpu, { strategy: new old.ThresholdStrategy(1) });
