@@ -39,14 +39,15 @@ const schedulers = {
   'observe-only': new HybridScheduler(cpu, gpu, { strategy: observeOnly() }),
 };
 // Co-execution at fixed GPU shares (SPLITS, comma-separated, e.g. 0.7,0.85): can a split beat the GPU alone at this size?
-for (const share of (process.env.SPLITS ?? '').split(',').filter(Boolean).map(Number)) {
+const splits = (process.env.SPLITS ?? '').split(',').filter(Boolean).map(Number);
+for (const share of splits) {
   schedulers[`split ${share}`] = new HybridScheduler(cpu, gpu, { strategy: { name: 'fixed-split', decide: () => ({ device: 'split', gpuShare: share, reason: 'fixed' }) } });
 }
 const variants = { 'gpu.execute': () => gpu.execute(input), 'forced gpu': () => schedulers.threshold.execute(input, { device: 'gpu' }) };
 for (const [name, s] of Object.entries(schedulers)) variants[`auto ${name}`] = () => s.execute(input);
 // The same shares with the GPU part staged first and the calling thread joining the CPU part
 // (the scheduler keeps it out): the driving thread is idle while the GPU computes.
-for (const share of (process.env.SPLITS ?? '').split(',').filter(Boolean).map(Number)) {
+for (const share of splits) {
   const cut = Math.round(n * (1 - share));
   variants[`gpu first, caller joins ${share}`] = async () => {
     const output = kernel.createOutput(n);
