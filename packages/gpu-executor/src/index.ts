@@ -22,6 +22,7 @@ export {
   type RoutingDecision,
   type RoutingSample,
   type RoutingStrategy,
+  type PartSample,
   type SplitSample,
 } from './scheduler/strategy.js';
 export {

@@ -594,23 +594,76 @@ describe('the model store', () => {
 });
 
 describe('split batches that run slower than predicted', () => {
-  test('the observed slowdown stops further splits', async () => {
-    const { CostModelStrategy } = await import('../src/scheduler/cost-model-strategy.js');
+  // Two equal linear devices (1 ms per 100 work units): a split is predicted to finish in about half the time.
+  function equalDevices(): CostModelStrategy {
     const strategy = new CostModelStrategy('k');
-    // Two equal linear devices: a split is predicted to finish in about half the time.
     for (const device of ['cpu', 'gpu'] as const) {
       for (const w of [100, 1000, 10_000, 100_000]) strategy.observe({ kernel: 'k', device, items: w, work: w, durationMs: w / 100 });
     }
-    const ctx = { kernel: 'k', items: 50_000, work: 50_000, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
-    const first = strategy.decide(ctx);
-    assert.equal(first.device, 'split');
+    return strategy;
+  }
+  const ctx = { kernel: 'k', items: 50_000, work: 50_000, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+
+  test('a whole batch slower than predicted (parts unknown) stops further splits', () => {
+    const strategy = equalDevices();
+    assert.equal(strategy.decide(ctx).device, 'split');
     // In practice each split took three times its prediction.
     for (let i = 0; i < 4; i++) {
       const d = strategy.decide(ctx);
       if (d.device !== 'split') break;
       strategy.observeSplit({ kernel: 'k', items: 50_000, work: 50_000, gpuShare: d.gpuShare, durationMs: 3 * d.predictedMs!, predictedMs: d.predictedMs! });
     }
-    assert.ok(strategy.splitSlowdown > 1.5);
+    assert.ok(strategy.splitFactors.cpu > 1.5 && strategy.splitFactors.gpu > 1.5, JSON.stringify(strategy.splitFactors));
     assert.notEqual(strategy.decide(ctx).device, 'split');
+  });
+
+  test('a CPU part twice as slow as its model moves the cut until both parts finish together', () => {
+    const strategy = equalDevices();
+    let cpuMs = 0;
+    let gpuMs = 0;
+    let share = 0;
+    for (let i = 0; i < 10; i++) {
+      const d = strategy.decide(ctx);
+      assert.equal(d.device, 'split');
+      assert.ok(d.device === 'split');
+      share = d.gpuShare;
+      const cpuWork = Math.round((1 - share) * ctx.work);
+      cpuMs = (2 * cpuWork) / 100;
+      gpuMs = (ctx.work - cpuWork) / 100;
+      const parts = { cpu: { items: cpuWork, work: cpuWork, durationMs: cpuMs }, gpu: { items: ctx.work - cpuWork, work: ctx.work - cpuWork, durationMs: gpuMs } };
+      strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: share, durationMs: Math.max(cpuMs, gpuMs), predictedMs: d.predictedMs!, parts });
+    }
+    assert.ok(Math.abs(share - 2 / 3) < 0.01, `gpu share ${share}`);
+    assert.ok(Math.abs(cpuMs - gpuMs) / gpuMs < 0.03, `cpu part ${cpuMs} ms, gpu part ${gpuMs} ms`);
+    assert.ok(Math.abs(strategy.splitFactors.cpu - 2) < 0.05 && Math.abs(strategy.splitFactors.gpu - 1) < 0.01, JSON.stringify(strategy.splitFactors));
+  });
+
+  test('splitFor predicts each part near its own work: a CPU slow on small batches gets a smaller part', () => {
+    const strategy = new CostModelStrategy('k');
+    // GPU 50x the CPU's rate; the CPU's curve is linear but its batches of 256-1023 units take 3x the curve
+    // (the pool's start and tail on a short batch), which is where the CPU's part of a 50K batch falls.
+    for (let w = 64; w <= 1 << 20; w *= 2) {
+      strategy.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w / 5000 });
+      if (w !== 256 && w !== 512) strategy.observe({ kernel: 'k', device: 'cpu', items: w, work: w, durationMs: w / 100 });
+    }
+    for (let i = 0; i < 3; i++) {
+      for (const w of [300, 700]) strategy.observe({ kernel: 'k', device: 'cpu', items: w, work: w, durationMs: (3 * w) / 100 });
+    }
+    const split = strategy.splitFor(ctx)!;
+    const global = splitShare(strategy.model('cpu')!, strategy.model('gpu')!, ctx.work)!;
+    const cpuPart = (1 - split.gpuShare) * ctx.work;
+    const globalPart = (1 - global.gpuShare) * ctx.work;
+    assert.ok(globalPart >= 512 && globalPart < 1024, `the curve's cpu part ${globalPart}`);
+    assert.ok(cpuPart < 0.5 * globalPart, `cpu part ${cpuPart} against ${globalPart} by the curve alone`);
+    // Both parts finish together as their local models predict them.
+    const tc = strategy.predict('cpu', cpuPart)!;
+    const tg = strategy.predict('gpu', split.gpuShare * ctx.work)!;
+    assert.ok(Math.abs(tc - tg) / tg < 0.02 && Math.abs(split.predictedMs - tg) / tg < 0.02, `cpu ${tc} ms, gpu ${tg} ms, predicted ${split.predictedMs}`);
+  });
+
+  test('splitFor needs both models trusted', () => {
+    const strategy = new CostModelStrategy('k');
+    for (const w of [100, 1000, 10_000, 100_000]) strategy.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w / 100 });
+    assert.equal(strategy.splitFor(ctx), undefined);
   });
 });

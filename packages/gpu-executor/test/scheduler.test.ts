@@ -6,7 +6,7 @@ import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
 import { HybridScheduler } from '../src/scheduler/hybrid-scheduler.js';
-import { ThresholdStrategy } from '../src/scheduler/strategy.js';
+import { ThresholdStrategy, type SplitSample } from '../src/scheduler/strategy.js';
 import { pool } from './backends.js';
 import { FakeGpu } from './fakes.js';
 
@@ -129,18 +129,28 @@ describe('co-execution', () => {
     );
   });
 
-  test('a split batch is reported whole to observeSplit, with the strategy\'s prediction, and not as single-device samples', async () => {
-    const splits: { items: number; gpuShare: number; predictedMs?: number }[] = [];
+  test('a split batch is reported to observeSplit whole and by part, with the strategy\'s prediction, and not as single-device samples', async () => {
+    const splits: SplitSample[] = [];
     let singles = 0;
     const observing = {
       name: 'split-observed',
-      decide: () => ({ device: 'split' as const, gpuShare: 0.5, reason: 'test', predictedMs: 3 }),
+      decide: () => ({ device: 'split' as const, gpuShare: 0.3, reason: 'test', predictedMs: 3 }),
       observe: () => singles++,
-      observeSplit: (sample: { items: number; gpuShare: number; predictedMs?: number }) => splits.push({ items: sample.items, gpuShare: sample.gpuShare, predictedMs: sample.predictedMs }),
+      observeSplit: (sample: SplitSample) => splits.push(sample),
     };
-    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy: observing });
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'slow'), { strategy: observing });
     await s.execute(inputOf(1000));
-    assert.deepEqual(splits, [{ items: 1000, gpuShare: 0.5, predictedMs: 3 }]);
+    assert.equal(splits.length, 1);
+    const [sample] = splits;
+    assert.deepEqual({ items: sample!.items, gpuShare: sample!.gpuShare, predictedMs: sample!.predictedMs }, { items: 1000, gpuShare: 0.3, predictedMs: 3 });
+    const { cpu, gpu } = sample!.parts!;
+    assert.deepEqual([cpu.items, gpu.items], [700, 300]);
+    assert.equal(cpu.work + gpu.work, sample!.work);
+    assert.equal(cpu.work, vectorAdd.work?.(inputOf(1000), 0, 700) ?? 700);
+    // Each part's time runs from the batch's start to its end, within the whole batch's.
+    for (const part of [cpu, gpu]) assert.ok(part.durationMs >= 0 && part.durationMs <= sample!.durationMs, JSON.stringify(sample));
+    // The fake GPU waits a timer; the in-thread CPU part is done first.
+    assert.ok(gpu.durationMs > cpu.durationMs, JSON.stringify(sample!.parts));
     assert.equal(singles, 0);
   });
 

@@ -8,7 +8,6 @@ import {
   WebGpuExecutor,
   measureGpu,
   measureParallelScaling,
-  splitShare,
   type ExecStats,
   type RoutingStrategy,
   type TypedArray,
@@ -347,34 +346,56 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         }
       }
       await poolExecutor.close();
-      await gpuExecutor?.close();
 
-      // Co-execution: a split so both devices finish together, from the throughputs just measured.
+      // Co-execution: a split so both devices finish together.
       const cpuRate = pool?.throughput ?? undefined;
       if (gpuRate && cpuRate && runtime.devices && bk.kernel.gpu) {
-        // The share at which both finish together, from the scheduler's fitted models (fixed costs
-        // included: a small CPU part pays the pool's start and tail), else from the throughputs.
-        const byModels = modelSplit(scheduler.strategy, bk.kernel.name, bk.kernel.work?.(input as never, 0, size) ?? size);
-        // A GPU that packs on the pool takes workers from the CPU part: the CPU's rate beside it
-        // is what the packing leaves, the share of the GPU run during which its host work kept the pool busy.
+        // With the cost model, each batch is split as auto would split it (`splitFor`: each device's
+        // model near its part's work, scaled by how the parts of earlier splits ran), so the cut follows
+        // what the parts took; without it, from the throughputs just measured. A GPU that packs on the
+        // pool takes workers from the CPU part: the CPU's rate beside it is what the packing leaves.
+        const costModel = scheduler.strategy instanceof CostModelStrategy ? scheduler.strategy : undefined;
         const hostBusy = bk.kernel.gpu.hostPack && gpuRow?.gpuTimings && gpuRow.medianMs ? Math.min(0.95, gpuRow.gpuTimings.uploadMs / gpuRow.medianMs) : 0;
-        const cpuBeside = cpuRate * (1 - hostBusy);
-        const gpuShare = typeof byModels === 'number' ? byModels : gpuRate.rate / (gpuRate.rate + cpuBeside);
-        const split: RoutingStrategy = { name: 'split', decide: () => ({ device: 'split', gpuShare, reason: 'bench: equal finish' }) };
+        const throughputShare = gpuRate.rate / (gpuRate.rate + cpuRate * (1 - hostBusy));
+        const shares: number[] = [];
+        let byModels = 0;
+        const split: RoutingStrategy = {
+          name: 'split',
+          decide: (ctx) => {
+            const models = costModel?.splitFor(ctx);
+            if (models) byModels++;
+            const gpuShare = models?.gpuShare ?? throughputShare;
+            shares.push(gpuShare);
+            return { device: 'split', gpuShare, reason: models ? 'bench: equal finish by the cost models' : 'bench: equal finish by throughputs', ...(models ? { predictedMs: models.predictedMs } : {}) };
+          },
+          observeSplit: (sample) => costModel?.observeSplit(sample),
+        };
         const coScheduler = new HybridScheduler(new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool }), new WebGpuExecutor(bk.kernel, { devices: runtime.devices, hostPool: runtime.pool }), { strategy: split });
         const row = await timeCase('co-exec', executorCase(coScheduler as never), { device: 'mixed' }, 'over budget', (1.5 * 1000 * size) / (gpuRate.rate + cpuRate));
         if (row) {
+          const gpuShare = shares.length > 0 ? median(shares) : throughputShare;
           const efficiency = row.throughput! / (gpuRate.rate + cpuRate);
           row.coexec = { gpuShare, efficiency, basis: gpuRate.basis };
-          const basis = typeof byModels === 'number' ? ' (cost models)' : `${byModels === null ? ' (the cost models see no split that pays; ' : ' ('}throughputs${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''})`;
-          const share = `gpu share ${(gpuShare * 100).toFixed(gpuShare < 0.1 || gpuShare > 0.9 ? 1 : 0)}%${basis}${hostBusy > 0 ? ` (pool ${(hostBusy * 100).toFixed(0)}% busy packing for the GPU)` : ''}`;
-          row.note = [share, `${efficiency.toFixed(2)} of cpu-pool + gpu throughput`, software ? 'the software GPU shares the CPU cores' : '', row.note].filter(Boolean).join('; ');
+          // The GPU alone and co-execution in turns, so both see the same GPU clocks (the pool's rate is steadier).
+          const rounds = gpuExecutor && gpuRow?.medianMs ? regretRounds(gpuRow.medianMs + row.medianMs!, options.budgetMs) : 0;
+          if (gpuExecutor && rounds > 0) {
+            progress('co-exec: in turns with the gpu');
+            await settle();
+            const turns = await interleavedRegret(new Map([['gpu', () => gpuExecutor.execute(input as never)]]), () => coScheduler.execute(input as never), rounds);
+            row.coexec.inTurns = { rounds, gpuMs: turns.medianMs['gpu']!, coexecMs: turns.medianMs['auto']!, efficiency: size / turns.medianMs['auto']! / (size / turns.medianMs['gpu']! + cpuRate / 1000) };
+          }
+          const basis = costModel === undefined ? ' (throughputs)' : byModels === shares.length ? ' (cost models, by part times)' : ` (throughputs${byModels > 0 ? ` in ${shares.length - byModels} of ${shares.length} batches` : ''}: no trusted cost models)`;
+          const range = shares.length > 1 && Math.max(...shares) - Math.min(...shares) > 0.0005 ? `, ${pct(Math.min(...shares))}-${pct(Math.max(...shares))}` : '';
+          const share = `gpu share ${pct(gpuShare)}${range}${basis}${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''}${hostBusy > 0 ? ` (pool ${(hostBusy * 100).toFixed(0)}% busy packing for the GPU)` : ''}`;
+          const inTurns = row.coexec.inTurns ? ` (${row.coexec.inTurns.efficiency.toFixed(2)} in turns)` : '';
+          row.note = [share, `${efficiency.toFixed(2)}${inTurns} of cpu-pool + gpu throughput`, software ? 'the software GPU shares the CPU cores' : '', row.note].filter(Boolean).join('; ');
         }
         await coScheduler.close();
       } else {
         skipped('co-exec', `skipped: needs both a cpu-pool and a GPU rate${adapter ? '' : ' (no GPU)'}`);
         done++;
       }
+      await gpuExecutor?.close();
 
       const baseline = single?.medianMs;
       for (const row of group) if (baseline && row.medianMs) row.speedup = baseline / row.medianMs;
@@ -422,17 +443,7 @@ function modelPredict(strategy: RoutingStrategy, device: 'cpu' | 'gpu', kernel: 
   return strategy instanceof CostModelStrategy ? strategy.predict(device, work, kernel) : undefined;
 }
 
-/**
- * The GPU share at which both devices finish `work` together by the strategy's
- * trusted models (`splitShare`): null when one device alone finishes first,
- * undefined without a cost-model strategy or trusted models on both devices.
- */
-function modelSplit(strategy: RoutingStrategy, kernel: string, work: number): number | null | undefined {
-  if (!(strategy instanceof CostModelStrategy)) return undefined;
-  // Corrected near this work, as the strategy itself splits: the curves alone can be far off at a
-  // size past the calibration (the H200's GPU curve put Ed25519 64K at ~5x its time).
-  const cpu = strategy.store.localModel(kernel, 'cpu', work);
-  const gpu = strategy.store.localModel(kernel, 'gpu', work);
-  if (!cpu || !gpu) return undefined;
-  return splitShare(cpu, gpu, work)?.gpuShare ?? null;
+/** A GPU share as a percentage, with a decimal where the share is near 0 or 1. */
+function pct(share: number): string {
+  return `${(share * 100).toFixed(share < 0.1 || share > 0.9 ? 1 : 0)}%`;
 }

@@ -50,8 +50,17 @@ export interface BenchRow {
    * threads); cpu-1t of `oneThreadSize` (this size unless that was over budget).
    */
   poolEfficiency?: { value: number; threads: number; oneThreadSize: number };
-  /** `co-exec` only: the GPU's share of items, and throughput over (cpu-pool throughput + gpu throughput), 1 is perfect overlap. */
-  coexec?: { gpuShare: number; efficiency: number | null; basis: 'measured' | 'probe' };
+  /**
+   * `co-exec` only: the GPU's share of items (the median over the row's batches), and throughput over
+   * (cpu-pool throughput + gpu throughput), 1 is perfect overlap; `inTurns`, the same with the GPU
+   * alone and co-execution run in turns (the pool's rate from its row).
+   */
+  coexec?: {
+    gpuShare: number;
+    efficiency: number | null;
+    basis: 'measured' | 'probe';
+    inTurns?: { rounds: number; gpuMs: number; coexecMs: number; efficiency: number };
+  };
   /** GPU and co-exec rows: host/device split of the run at the median (`stats.gpu`). */
   gpuTimings?: GpuTimings;
   /** GPU rows on a software rasterizer (Mesa llvmpipe): exact results, CPU speed. */

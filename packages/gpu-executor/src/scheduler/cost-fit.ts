@@ -52,6 +52,11 @@ export function predict(model: PowerModel, work: number): number {
   return model.a * Math.pow(Math.max(work, 0), model.b) + model.c;
 }
 
+/** The model scaled by `k` (a * w^b + c, both terms): predicts k times the time. */
+export function scaled<M extends PowerModel>(model: M, k: number): M {
+  return k === 1 ? model : { ...model, a: model.a * k, c: model.c * k };
+}
+
 interface LinearFit {
   a: number;
   c: number;

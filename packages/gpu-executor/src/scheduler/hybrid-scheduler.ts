@@ -1,7 +1,7 @@
 import { ExecutorError, isExecutorError, throwIfAborted } from '../errors.js';
 import type { Kernel } from '../kernels/kernel.js';
 import type { DeviceChoice, DeviceKind, ExecResult, ExecStats, ExecuteOptions, Executor } from '../types.js';
-import { ThresholdStrategy, validateHybridStrategy, type HybridStrategy, type RoutingDecision, type RoutingStrategy } from './strategy.js';
+import { ThresholdStrategy, validateHybridStrategy, type HybridStrategy, type PartSample, type RoutingDecision, type RoutingStrategy, type SplitSample } from './strategy.js';
 
 /** An executor the scheduler can drive: it knows its kernel, and may say which output it fills fastest. */
 export interface SchedulableExecutor<I, O> extends Executor<I, O> {
@@ -122,10 +122,11 @@ export class HybridScheduler<I, O> {
     const t0 = performance.now();
     let stats: ExecStats;
     if (decision.device === 'split') {
-      stats = await this.#coExecute(validated, output, items, decision.gpuShare, run);
+      const { stats: joined, parts } = await this.#coExecute(validated, output, items, work, decision.gpuShare, run);
+      stats = joined;
       if (!stats.fellBack) {
         const durationMs = performance.now() - t0;
-        this.strategy.observeSplit?.({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
+        this.strategy.observeSplit?.({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, parts, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
       }
     } else if (decision.device === 'gpu') {
       stats = await this.#withFallback(validated, output, 0, items, run, work);
@@ -274,14 +275,23 @@ export class HybridScheduler<I, O> {
    * thread and the driver, which feed the GPU (StarPU dedicates a core to each
    * GPU for the same reason): with a worker on every core, Ed25519 64K on the
    * H200 finished its GPU part ~1.2 ms (10 %) later than the GPU alone.
+   * Each part's time from the start is reported with the stats, so a strategy
+   * can see which part held the batch up.
    */
-  async #coExecute(input: I, output: O, items: number, gpuShare: number, options: ExecuteOptions): Promise<ExecStats> {
+  async #coExecute(input: I, output: O, items: number, work: number, gpuShare: number, options: ExecuteOptions): Promise<{ stats: ExecStats; parts: NonNullable<SplitSample['parts']> }> {
     const cut = Math.min(items, Math.max(0, Math.round(items * (1 - gpuShare))));
     const threads = this.#cpu.threads;
     const cpuOptions = threads !== undefined && threads > 1 ? { ...options, maxThreads: threads - 1 } : options;
+    const cpuWork = this.#work(input, 0, cut);
+    const parts = { cpu: { items: cut, work: cpuWork, durationMs: 0 }, gpu: { items: items - cut, work: work - cpuWork, durationMs: 0 } };
+    const t0 = performance.now();
+    const timed = (part: PartSample) => (stats: ExecStats): ExecStats => {
+      part.durationMs = performance.now() - t0;
+      return stats;
+    };
     const [cpuPart, gpuPart] = await Promise.allSettled([
-      this.#run(this.#cpu, input, output, 0, cut, cpuOptions),
-      this.#withFallback(input, output, cut, items, options),
+      this.#run(this.#cpu, input, output, 0, cut, cpuOptions, cpuWork).then(timed(parts.cpu)),
+      this.#withFallback(input, output, cut, items, options, parts.gpu.work).then(timed(parts.gpu)),
     ]);
     if (gpuPart.status === 'rejected') throw gpuPart.reason;
     let cpuStats: ExecStats;
@@ -297,7 +307,7 @@ export class HybridScheduler<I, O> {
       cpuStats = cpuPart.value;
     }
     const gpuStats = gpuPart.value;
-    return {
+    const stats: ExecStats = {
       device: gpuStats.fellBack ? 'cpu' : 'gpu',
       backend: `co-exec(${cpuStats.backend}+${gpuStats.backend})`,
       kernel: this.kernel.name,
@@ -307,5 +317,6 @@ export class HybridScheduler<I, O> {
       ...(gpuStats.gpu ? { gpu: gpuStats.gpu } : {}),
       ...(fellBack ? { fellBack, fallbackReason } : {}),
     };
+    return { stats, parts };
   }
 }

@@ -4,7 +4,7 @@ import { availableParallelism, cpus, homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { GpuAdapterDescription } from '../gpu/device.js';
 import type { DeviceKind } from '../types.js';
-import { fitPowerModel, predict, type CostSample, type FittedModel } from './cost-fit.js';
+import { fitPowerModel, predict, scaled, type CostSample, type FittedModel } from './cost-fit.js';
 
 /** What the file says it is; anything else is not ours. */
 const FORMAT = 'supervm-cost-models';
@@ -166,11 +166,6 @@ function cachedCorrection(model: FittedModel, bucket: readonly CostSample[]): nu
   const k = localCorrection(model, bucket);
   corrections.set(bucket, { model, last, k });
   return k;
-}
-
-/** The model scaled by `k` (a * w^b + c, both terms): predicts k times the time. */
-function scaled(model: FittedModel, k: number): FittedModel {
-  return k === 1 ? model : { ...model, a: model.a * k, c: model.c * k };
 }
 
 /** The power-of-two bucket of `work` that samples and local corrections are kept by. */

@@ -23,6 +23,13 @@ export interface RoutingSample {
   durationMs: number;
 }
 
+/** One device's part of a split batch: its items, work units, and ms from the batch's start to the part's end. */
+export interface PartSample {
+  items: number;
+  work: number;
+  durationMs: number;
+}
+
 /** A co-executed batch as it turned out: both devices at once, sharing host memory and cores. */
 export interface SplitSample {
   kernel: string;
@@ -31,6 +38,8 @@ export interface SplitSample {
   gpuShare: number;
   durationMs: number;
   predictedMs?: number;
+  /** Each part on its own (the scheduler reports them): which one held the batch up, and by how much. */
+  parts?: { cpu: PartSample; gpu: PartSample };
 }
 
 /** Chooses a device per batch; may learn from what batches cost. */
