@@ -45,8 +45,11 @@ export interface ExecStats {
   /** True when the GPU failed and the batch was re-run on the CPU. */
   fellBack?: boolean;
   fallbackReason?: string;
-  /** Items run on each device when a batch was split between them. */
-  split?: { cpu: number; gpu: number };
+  /**
+   * Items run on each device when a batch was split between them, and each
+   * part's ms from the batch's start to its end (which part held it up).
+   */
+  split?: { cpu: number; gpu: number; cpuMs?: number; gpuMs?: number };
   /** Worker threads used (cpu-pool). */
   threads?: number;
   gpu?: GpuTimings;

@@ -638,6 +638,27 @@ describe('split batches that run slower than predicted', () => {
     assert.ok(Math.abs(strategy.splitFactors.cpu - 2) < 0.05 && Math.abs(strategy.splitFactors.gpu - 1) < 0.01, JSON.stringify(strategy.splitFactors));
   });
 
+  test('one part that stalls once does not move the cut; two that agree do', () => {
+    const strategy = equalDevices();
+    const observe = (cpuRatio: number): void => {
+      const d = strategy.decide(ctx);
+      assert.ok(d.device === 'split');
+      const cpuWork = Math.round((1 - d.gpuShare) * ctx.work);
+      const gpuWork = ctx.work - cpuWork;
+      const parts = { cpu: { items: cpuWork, work: cpuWork, durationMs: (cpuRatio * cpuWork) / 100 }, gpu: { items: gpuWork, work: gpuWork, durationMs: gpuWork / 100 } };
+      strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: d.gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
+    };
+    const before = strategy.decide(ctx);
+    observe(10);
+    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1 });
+    assert.deepEqual(strategy.decide(ctx), before);
+    observe(1);
+    observe(1.5);
+    observe(1.5);
+    const { cpu, gpu } = strategy.splitFactors;
+    assert.ok(Math.abs(cpu - 1.5) < 1e-9 && Math.abs(gpu - 1) < 1e-9, JSON.stringify(strategy.splitFactors));
+  });
+
   test('splitFor predicts each part near its own work: a CPU slow on small batches gets a smaller part', () => {
     const strategy = new CostModelStrategy('k');
     // GPU 50x the CPU's rate; the CPU's curve is linear but its batches of 256-1023 units take 3x the curve

@@ -123,7 +123,9 @@ describe('co-execution', () => {
       fc.asyncProperty(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 9 }), async (n, seed) => {
         const { output, stats } = await s.execute(inputOf(n, seed));
         assert.deepEqual(output, expected(n, seed));
-        assert.deepEqual(stats.split, { cpu: Math.round(n / 2), gpu: n - Math.round(n / 2) });
+        const { cpu, gpu, cpuMs, gpuMs } = stats.split!;
+        assert.deepEqual({ cpu, gpu }, { cpu: Math.round(n / 2), gpu: n - Math.round(n / 2) });
+        assert.ok(cpuMs! >= 0 && gpuMs! >= 0 && Math.max(cpuMs!, gpuMs!) <= stats.durationMs, JSON.stringify(stats));
       }),
       { numRuns: 30 },
     );

@@ -358,6 +358,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         const hostBusy = bk.kernel.gpu.hostPack && gpuRow?.gpuTimings && gpuRow.medianMs ? Math.min(0.95, gpuRow.gpuTimings.uploadMs / gpuRow.medianMs) : 0;
         const throughputShare = gpuRate.rate / (gpuRate.rate + cpuRate * (1 - hostBusy));
         const shares: number[] = [];
+        const parts: { cpuMs: number; gpuMs: number }[] = [];
         let byModels = 0;
         const split: RoutingStrategy = {
           name: 'split',
@@ -368,7 +369,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             shares.push(gpuShare);
             return { device: 'split', gpuShare, reason: models ? 'bench: equal finish by the cost models' : 'bench: equal finish by throughputs', ...(models ? { predictedMs: models.predictedMs } : {}) };
           },
-          observeSplit: (sample) => costModel?.observeSplit(sample),
+          observeSplit: (sample) => {
+            if (sample.parts) parts.push({ cpuMs: sample.parts.cpu.durationMs, gpuMs: sample.parts.gpu.durationMs });
+            costModel?.observeSplit(sample);
+          },
         };
         const coScheduler = new HybridScheduler(new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool }), new WebGpuExecutor(bk.kernel, { devices: runtime.devices, hostPool: runtime.pool }), { strategy: split });
         const row = await timeCase('co-exec', executorCase(coScheduler as never), { device: 'mixed' }, 'over budget', (1.5 * 1000 * size) / (gpuRate.rate + cpuRate));
@@ -376,6 +380,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           const gpuShare = shares.length > 0 ? median(shares) : throughputShare;
           const efficiency = row.throughput! / (gpuRate.rate + cpuRate);
           row.coexec = { gpuShare, efficiency, basis: gpuRate.basis };
+          if (parts.length > 0) {
+            row.coexec.parts = { cpuMs: median(parts.map((p) => p.cpuMs)), gpuMs: median(parts.map((p) => p.gpuMs)), cpuLast: parts.filter((p) => p.cpuMs > p.gpuMs).length, batches: parts.length };
+          }
           // The GPU alone and co-execution in turns, so both see the same GPU clocks (the pool's rate is steadier).
           const rounds = gpuExecutor && gpuRow?.medianMs ? regretRounds(gpuRow.medianMs + row.medianMs!, options.budgetMs) : 0;
           if (gpuExecutor && rounds > 0) {

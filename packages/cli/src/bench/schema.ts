@@ -60,6 +60,8 @@ export interface BenchRow {
     efficiency: number | null;
     basis: 'measured' | 'probe';
     inTurns?: { rounds: number; gpuMs: number; coexecMs: number; efficiency: number };
+    /** Each part's median ms from its batch's start, and in how many of the batches the CPU part ended last. */
+    parts?: { cpuMs: number; gpuMs: number; cpuLast: number; batches: number };
   };
   /** GPU and co-exec rows: host/device split of the run at the median (`stats.gpu`). */
   gpuTimings?: GpuTimings;

@@ -114,8 +114,10 @@ export class CostModelStrategy implements RoutingStrategy {
    */
   #confirm: { device: DeviceKind; bucket: number } | undefined;
   /**
-   * Observed over predicted time of each device's part of split batches
-   * (moving average, starts at 1). The models predict each device alone; run
+   * Observed over predicted time of each device's part of split batches: the
+   * median of the last three ratios (starts at 1), so one hiccup cannot move
+   * it and two agreeing batches do (the SHA-256 10K co-exec row on the H100,
+   * with a moving average, swung from 98 % to 0.6 % to the GPU). The models predict each device alone; run
    * together they share host memory bandwidth and cores (on the H100 machine
    * vector add ran 2-4x slower split than predicted), and a small CPU part
    * runs slower per item than the curve says (Ed25519 64K at 98.2 % to the
@@ -124,6 +126,7 @@ export class CostModelStrategy implements RoutingStrategy {
    * moves until both parts finish together, and splitting stops where it does
    * not pay.
    */
+  readonly #partRatios = { cpu: [1, 1, 1], gpu: [1, 1, 1] };
   readonly #partFactor = { cpu: 1, gpu: 1 };
   /** The last decision by the models, reused for the next batches of its bucket (see MEMO_USES). */
   #memo: Memo | undefined;
@@ -204,19 +207,27 @@ export class CostModelStrategy implements RoutingStrategy {
 
   observeSplit(sample: SplitSample): void {
     if (sample.kernel !== this.kernel) return;
-    const factor = this.#partFactor;
     if (sample.parts !== undefined) {
       // Each part against its device's model near the part's own work, as #split predicts it.
       for (const device of ['cpu', 'gpu'] as const) {
         const part = sample.parts[device];
         const predicted = part.items > 0 ? this.store.predict(sample.kernel, device, part.work) : undefined;
-        if (predicted !== undefined && predicted > 0) factor[device] = blend(factor[device], part.durationMs / predicted);
+        if (predicted !== undefined && predicted > 0) this.#addPartRatio(device, part.durationMs / predicted);
       }
     } else if (sample.predictedMs !== undefined && sample.predictedMs > 0) {
       // Only the whole batch is known: its ratio to the (already scaled) prediction, on both parts.
       const ratio = sample.durationMs / sample.predictedMs;
-      for (const device of ['cpu', 'gpu'] as const) factor[device] = blend(factor[device], factor[device] * ratio);
+      for (const device of ['cpu', 'gpu'] as const) this.#addPartRatio(device, this.#partFactor[device] * ratio);
     }
+  }
+
+  #addPartRatio(device: DeviceKind, ratio: number): void {
+    const ratios = this.#partRatios[device];
+    ratios.shift();
+    // Bounded: one stalled batch cannot turn a model into nonsense.
+    ratios.push(Math.min(Math.max(ratio, 0.25), 16));
+    const [x = 1, y = 1, z = 1] = ratios;
+    this.#partFactor[device] = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
   }
 
   /** How much slower each device's part of split batches ran than its model predicted (1 = as predicted). */
@@ -394,11 +405,6 @@ export class CostModelStrategy implements RoutingStrategy {
     this.#refreshing = other;
     return true;
   }
-}
-
-/** A moving average of part factors, each sample bounded (one stalled batch cannot turn a model into nonsense). */
-function blend(factor: number, ratio: number): number {
-  return 0.5 * factor + 0.5 * Math.min(Math.max(ratio, 0.25), 16);
 }
 
 /**

@@ -313,7 +313,7 @@ export class HybridScheduler<I, O> {
       kernel: this.kernel.name,
       tasks: items,
       durationMs: 0,
-      split: { cpu: cut, gpu: items - cut },
+      split: { cpu: cut, gpu: items - cut, cpuMs: parts.cpu.durationMs, gpuMs: parts.gpu.durationMs },
       ...(gpuStats.gpu ? { gpu: gpuStats.gpu } : {}),
       ...(fellBack ? { fellBack, fallbackReason } : {}),
     };
