@@ -64,6 +64,8 @@ describe('AdaptiveStrategy (the seed baseline)', () => {
     const input = (n: number) => ({ a: new Float32Array(n), b: new Float32Array(n) });
     await s.execute(input(4));
     await s.execute(input(16));
+    // The strategy sees a batch after its caller has the result.
+    await new Promise(setImmediate);
     assert.equal(strategy.history.length, 2);
     assert.deepEqual(strategy.history.map((h) => [h.batchSize, h.device]), [[4, 'cpu'], [16, 'gpu']]);
     // Synthetic latencies: the seed compares them, whatever the real ones were.

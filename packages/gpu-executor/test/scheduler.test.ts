@@ -142,6 +142,7 @@ describe('co-execution', () => {
     };
     const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'slow'), { strategy: observing });
     await s.execute(inputOf(1000));
+    await new Promise(setImmediate);
     assert.equal(splits.length, 1);
     const [sample] = splits;
     assert.deepEqual({ items: sample!.items, gpuShare: sample!.gpuShare, predictedMs: sample!.predictedMs }, { items: 1000, gpuShare: 0.3, predictedMs: 3 });
@@ -154,6 +155,32 @@ describe('co-execution', () => {
     // The fake GPU waits a timer; the in-thread CPU part is done first.
     assert.ok(gpu.durationMs > cpu.durationMs, JSON.stringify(sample!.parts));
     assert.equal(singles, 0);
+  });
+
+  test('the strategy observes a batch once its caller has the result; close hands over the rest; a throwing observe is a warning', async () => {
+    const seen: string[] = [];
+    const strategy = { name: 'watching', decide: () => ({ device: 'cpu' as const, reason: 'test' }), observe: (x: { items: number }) => seen.push(`observe ${x.items}`) };
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd), { strategy });
+    await s.execute(inputOf(3));
+    seen.push('caller');
+    await s.execute(inputOf(4));
+    assert.deepEqual(seen, ['caller']);
+    await new Promise(setImmediate);
+    assert.deepEqual(seen, ['caller', 'observe 3', 'observe 4']);
+    await s.execute(inputOf(5));
+    await s.close();
+    assert.deepEqual(seen.at(-1), 'observe 5');
+
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    const throwing = new HybridScheduler(new CpuMapExecutor(vectorAdd), undefined, { strategy: { ...strategy, observe: () => { throw new Error('boom'); } } });
+    const { output } = await throwing.execute(inputOf(6));
+    assert.deepEqual(output, expected(6));
+    await new Promise(setImmediate);
+    await new Promise((r) => setTimeout(r, 5));
+    process.off('warning', onWarning);
+    assert.ok(warnings.some((m) => /watching threw in observe: boom/.test(m)), JSON.stringify(warnings));
   });
 
   test('a failing GPU part is re-run on the CPU', async () => {
