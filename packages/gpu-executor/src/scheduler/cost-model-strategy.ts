@@ -116,15 +116,15 @@ export class CostModelStrategy implements RoutingStrategy {
   /**
    * Observed over predicted time of each device's part of split batches: the
    * median of the last three ratios (starts at 1), so one hiccup cannot move
-   * it and two agreeing batches do (the SHA-256 10K co-exec row on the H100,
-   * with a moving average, swung from 98 % to 0.6 % to the GPU). The models predict each device alone; run
-   * together they share host memory bandwidth and cores (on the H100 machine
-   * vector add ran 2-4x slower split than predicted), and a small CPU part
-   * runs slower per item than the curve says (Ed25519 64K at 98.2 % to the
-   * H100: its 1.2K-item CPU part held the batch to 18.2 ms, the GPU alone ran
-   * it in 11.4). Splits are solved with the models scaled by these, so the cut
-   * moves until both parts finish together, and splitting stops where it does
-   * not pay.
+   * it and two agreeing batches do (with a moving average, the H100's SHA-256
+   * 10K co-exec row swung from 98 % to 0.6 % to the GPU). The models predict
+   * each device alone; run together they share host memory bandwidth and
+   * cores (on the H100 machine vector add ran 2-4x slower split than
+   * predicted), and a small CPU part runs slower per item than the curve says
+   * (Ed25519 64K at 98.2 % to the H100: its 1.2K-item CPU part held the batch
+   * to 18.2 ms, the GPU alone ran it in 11.4). Splits are solved with the
+   * models scaled by these, so the cut moves until both parts finish
+   * together, and splitting stops where it does not pay.
    */
   readonly #partRatios = { cpu: [1, 1, 1], gpu: [1, 1, 1] };
   readonly #partFactor = { cpu: 1, gpu: 1 };
