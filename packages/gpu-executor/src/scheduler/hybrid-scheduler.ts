@@ -29,6 +29,8 @@ export interface SchedulerOptions {
 }
 
 const NO_OPTIONS: ExecuteOptions = Object.freeze({});
+/** Finished batches waiting for the strategy at most (see #observeLater). */
+const OBSERVE_BACKLOG = 4;
 const FORCED_CPU: RoutingDecision = Object.freeze({ device: 'cpu', reason: 'forced' });
 const FORCED_GPU: RoutingDecision = Object.freeze({ device: 'gpu', reason: 'forced' });
 
@@ -157,11 +159,16 @@ export class HybridScheduler<I, O> {
    * before submitting its next batch (on the H100, `observe` alone added
    * ~20 us to a 0.33 ms SHA-256 10K batch), and the driving thread is idle
    * once that batch is on the GPU. The next decision may come first: the
-   * models learn one batch late. `close` hands over what is left.
+   * models learn one batch late. Batches that never leave the microtask
+   * queue (in-thread CPU runs awaited in a loop) never let the event loop
+   * turn, so every OBSERVE_BACKLOG-th of them hands the backlog over on the
+   * caller's path: memory stays bounded and the lag short. `close` hands
+   * over what is left.
    */
   #observeLater(sample: RoutingSample | SplitSample): void {
-    this.#observations.push(sample);
-    if (this.#observations.length === 1) setImmediate(this.#observePending);
+    const backlog = this.#observations.push(sample);
+    if (backlog >= OBSERVE_BACKLOG) this.#observePending();
+    else if (backlog === 1) setImmediate(this.#observePending);
   }
 
   readonly #observePending = (): void => {
