@@ -160,6 +160,14 @@ describe('supervm bench, a tiny real run', () => {
     assert.ok(g.resident.length >= 1 && g.resident.every((x) => x.elements > 0 && x.dispatchUs > 0 && x.effectiveGBps > 0));
     assert.match(out, /^transfer +upload GB\/s/m);
     assert.match(out, /tiny batch round trip \(vector add of 16\) \d+ us/);
+    // Co-execution: verified output, a share per batch, and a reading in turns with the GPU alone.
+    const co = report.rows.find((r) => r.case === 'co-exec')!;
+    assert.equal(co.verified, true);
+    assert.ok(co.coexec!.gpuShare > 0 && co.coexec!.gpuShare < 1, JSON.stringify(co.coexec));
+    assert.ok(co.coexec!.inTurns!.rounds > 0 && co.coexec!.inTurns!.gpuMs > 0 && co.coexec!.inTurns!.coexecMs > 0, JSON.stringify(co.coexec));
+    const parts = co.coexec!.parts!;
+    assert.ok(parts.batches >= co.samples && parts.cpuMs >= 0 && parts.gpuMs > 0 && parts.cpuLast <= parts.batches, JSON.stringify(parts));
+    assert.match(co.note!, /gpu share [\d.]+%.* of cpu-pool \+ gpu throughput/);
     // A broken section is named by the schema check.
     assert.deepEqual(validateReport({ ...report, gpuTransfers: { ...g, tinyRoundTripUs: 'fast' } }), ['gpuTransfers.tinyRoundTripUs is not a number']);
   });
