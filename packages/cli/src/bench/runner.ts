@@ -376,6 +376,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         };
         const coScheduler = new HybridScheduler(new ParallelCpuExecutor(bk.kernel as never, { pool: runtime.pool }), new WebGpuExecutor(bk.kernel, { devices: runtime.devices, hostPool: runtime.pool }), { strategy: split });
         const row = await timeCase('co-exec', executorCase(coScheduler as never), { device: 'mixed' }, 'over budget', (1.5 * 1000 * size) / (gpuRate.rate + cpuRate));
+        // The scheduler hands each batch's parts to the strategy once the event loop turns.
+        await new Promise((resolve) => setImmediate(resolve));
         if (row) {
           const gpuShare = shares.length > 0 ? median(shares) : throughputShare;
           const efficiency = row.throughput! / (gpuRate.rate + cpuRate);
