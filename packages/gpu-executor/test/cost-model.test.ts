@@ -659,6 +659,22 @@ describe('split batches that run slower than predicted', () => {
     assert.ok(Math.abs(cpu - 1.5) < 1e-9 && Math.abs(gpu - 1) < 1e-9, JSON.stringify(strategy.splitFactors));
   });
 
+  test('a part that waited behind queued work is not taken for a slow one', () => {
+    const strategy = equalDevices();
+    const d = strategy.decide(ctx);
+    assert.ok(d.device === 'split');
+    const cpuWork = Math.round((1 - d.gpuShare) * ctx.work);
+    const gpuWork = ctx.work - cpuWork;
+    // 20K units were queued on the CPU: its part ran on time after them (1 ms per 100 units).
+    const queued = { cpu: 20_000, gpu: 0 };
+    const parts = { cpu: { items: cpuWork, work: cpuWork, durationMs: (queued.cpu + cpuWork) / 100 }, gpu: { items: gpuWork, work: gpuWork, durationMs: gpuWork / 100 } };
+    for (let i = 0; i < 3; i++) strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: d.gpuShare, durationMs: parts.cpu.durationMs, parts, queued });
+    assert.ok(Math.abs(strategy.splitFactors.cpu - 1) < 0.01, JSON.stringify(strategy.splitFactors));
+    // Without the queue, the same times read as a CPU part ~1.8x slow.
+    for (let i = 0; i < 3; i++) strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: d.gpuShare, durationMs: parts.cpu.durationMs, parts });
+    assert.ok(strategy.splitFactors.cpu > 1.5, JSON.stringify(strategy.splitFactors));
+  });
+
   test('splitFor predicts each part near its own work: a CPU slow on small batches gets a smaller part', () => {
     const strategy = new CostModelStrategy('k');
     // GPU 50x the CPU's rate; the CPU's curve is linear but its batches of 256-1023 units take 3x the curve

@@ -148,6 +148,7 @@ describe('co-execution', () => {
     assert.deepEqual({ items: sample!.items, gpuShare: sample!.gpuShare, predictedMs: sample!.predictedMs }, { items: 1000, gpuShare: 0.3, predictedMs: 3 });
     const { cpu, gpu } = sample!.parts!;
     assert.deepEqual([cpu.items, gpu.items], [700, 300]);
+    assert.deepEqual(sample!.queued, { cpu: 0, gpu: 0 });
     assert.equal(cpu.work + gpu.work, sample!.work);
     assert.equal(cpu.work, vectorAdd.work?.(inputOf(1000), 0, 700) ?? 700);
     // Each part's time runs from the batch's start to its end, within the whole batch's.

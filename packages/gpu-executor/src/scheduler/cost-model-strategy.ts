@@ -208,11 +208,14 @@ export class CostModelStrategy implements RoutingStrategy {
   observeSplit(sample: SplitSample): void {
     if (sample.kernel !== this.kernel) return;
     if (sample.parts !== undefined) {
-      // Each part against its device's model near the part's own work, as #split predicts it.
+      // Each part against its device's model near the part's own work, as #split predicts it, after
+      // the work queued ahead of it: a wait behind other batches is not the part running slow.
       for (const device of ['cpu', 'gpu'] as const) {
         const part = sample.parts[device];
         const predicted = part.items > 0 ? this.store.predict(sample.kernel, device, part.work) : undefined;
-        if (predicted !== undefined && predicted > 0) this.#addPartRatio(device, part.durationMs / predicted);
+        const queued = sample.queued?.[device] ?? 0;
+        const wait = queued > 0 ? (this.store.predict(sample.kernel, device, queued) ?? 0) : 0;
+        if (predicted !== undefined && predicted > 0) this.#addPartRatio(device, part.durationMs / (wait + predicted));
       }
     } else if (sample.predictedMs !== undefined && sample.predictedMs > 0) {
       // Only the whole batch is known: its ratio to the (already scaled) prediction, on both parts.

@@ -126,11 +126,13 @@ export class HybridScheduler<I, O> {
     const t0 = performance.now();
     let stats: ExecStats;
     if (decision.device === 'split') {
+      // What the strategy saw queued (nothing has moved since it decided): the parts wait behind it.
+      const queued = { ...this.#queued };
       const { stats: joined, parts } = await this.#coExecute(validated, output, items, work, decision.gpuShare, run);
       stats = joined;
       if (!stats.fellBack && this.strategy.observeSplit !== undefined) {
         const durationMs = performance.now() - t0;
-        this.#observeLater({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, parts, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
+        this.#observeLater({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, parts, queued, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
       }
     } else if (decision.device === 'gpu') {
       stats = await this.#withFallback(validated, output, 0, items, run, work);

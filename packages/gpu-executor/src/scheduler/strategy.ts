@@ -40,6 +40,8 @@ export interface SplitSample {
   predictedMs?: number;
   /** Each part on its own (the scheduler reports them): which one held the batch up, and by how much. */
   parts?: { cpu: PartSample; gpu: PartSample };
+  /** Work units already queued on each device when the batch was split: its parts waited behind them. */
+  queued?: { cpu: number; gpu: number };
 }
 
 /** Chooses a device per batch; may learn from what batches cost. */
