@@ -1,6 +1,6 @@
 import { ExecutorError, invalidInput, throwIfAborted } from '../errors.js';
 import type { Kernel } from '../kernels/kernel.js';
-import { checkRange } from '../range.js';
+import { checkRange, executeWhole } from '../range.js';
 import type { Batch, ExecResult, ExecStats, ExecuteOptions, Executor, RangeOptions, TaskResult } from '../types.js';
 
 /** Items between abort checks: small enough to stop promptly, large enough to cost nothing. */
@@ -34,11 +34,7 @@ export class CpuMapExecutor<I, O> implements Executor<I, O> {
 
   async execute(input: I, options: ExecuteOptions = {}): Promise<ExecResult<O>> {
     this.#assertOpen();
-    const validated = this.kernel.validate(input);
-    const items = this.kernel.count(validated);
-    const output = this.kernel.createOutput(items);
-    const stats = await this.executeInto(validated, output, { ...options, start: 0, end: items });
-    return { output, stats };
+    return executeWhole(this, input, options);
   }
 
   async executeInto(input: I, output: O, options: RangeOptions): Promise<ExecStats> {

@@ -1,6 +1,6 @@
 import { ExecutorError, throwIfAborted } from '../errors.js';
 import type { Columns, Kernel, TypedArray } from '../kernels/kernel.js';
-import { checkRange } from '../range.js';
+import { checkRange, executeWhole } from '../range.js';
 import type { ExecResult, ExecStats, ExecuteOptions, Executor, RangeOptions } from '../types.js';
 import { createSharedOutput, isShared, outputBytes, stageColumns } from './shared-memory.js';
 import { sharedScratch } from './shared-scratch.js';
@@ -111,11 +111,7 @@ export class ParallelCpuExecutor<I extends Columns, O extends TypedArray> implem
 
   async execute(input: I, options: ExecuteOptions = {}): Promise<ExecResult<O>> {
     this.#assertOpen();
-    const validated = this.kernel.validate(input);
-    const items = this.kernel.count(validated);
-    const output = this.createOutput(items);
-    const stats = await this.executeInto(validated, output, { ...options, start: 0, end: items });
-    return { output, stats };
+    return executeWhole(this, input, options, (items) => this.createOutput(items));
   }
 
   async executeInto(input: I, output: O, options: RangeOptions): Promise<ExecStats> {

@@ -4,7 +4,7 @@ import type { WorkerPool } from '../cpu/worker-pool.js';
 import { ExecutorError, abortError, throwIfAborted } from '../errors.js';
 import type { Kernel } from '../kernels/kernel.js';
 import type { ExecResult, ExecStats, ExecuteOptions, Executor, GpuTimings, RangeOptions } from '../types.js';
-import { checkRange } from '../range.js';
+import { checkRange, executeWhole } from '../range.js';
 import { GpuDeviceManager, type GpuContext } from './device.js';
 import type { GpuKernel } from './gpu-kernel.js';
 import { BusyTime, TIMESTAMP_BYTES, TimestampPool, passNanoseconds, type PassTimestamps } from './timing.js';
@@ -149,11 +149,7 @@ export class WebGpuExecutor<I, O> implements Executor<I, O> {
 
   async execute(input: I, options: ExecuteOptions = {}): Promise<ExecResult<O>> {
     this.#assertOpen();
-    const validated = this.kernel.validate(input);
-    const items = this.kernel.count(validated);
-    const output = this.kernel.createOutput(items);
-    const stats = await this.executeInto(validated, output, { ...options, start: 0, end: items });
-    return { output, stats };
+    return executeWhole(this, input, options);
   }
 
   async executeInto(input: I, output: O, options: RangeOptions): Promise<ExecStats> {
