@@ -127,7 +127,6 @@ export class CostModelStrategy implements RoutingStrategy {
    * together, and splitting stops where it does not pay.
    */
   readonly #partRatios = { cpu: [1, 1, 1], gpu: [1, 1, 1] };
-  readonly #partFactor = { cpu: 1, gpu: 1 };
   /** The last decision by the models, reused for the next batches of its bucket (see MEMO_USES). */
   #memo: Memo | undefined;
 
@@ -220,7 +219,7 @@ export class CostModelStrategy implements RoutingStrategy {
     } else if (sample.predictedMs !== undefined && sample.predictedMs > 0) {
       // Only the whole batch is known: its ratio to the (already scaled) prediction, on both parts.
       const ratio = sample.durationMs / sample.predictedMs;
-      for (const device of ['cpu', 'gpu'] as const) this.#addPartRatio(device, this.#partFactor[device] * ratio);
+      for (const device of ['cpu', 'gpu'] as const) this.#addPartRatio(device, this.#partFactor(device) * ratio);
     }
   }
 
@@ -229,13 +228,17 @@ export class CostModelStrategy implements RoutingStrategy {
     ratios.shift();
     // Bounded: one stalled batch cannot turn a model into nonsense.
     ratios.push(Math.min(Math.max(ratio, 0.25), 16));
-    const [x = 1, y = 1, z = 1] = ratios;
-    this.#partFactor[device] = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+  }
+
+  /** The median of the device's last three part ratios. */
+  #partFactor(device: DeviceKind): number {
+    const [x = 1, y = 1, z = 1] = this.#partRatios[device];
+    return Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
   }
 
   /** How much slower each device's part of split batches ran than its model predicted (1 = as predicted). */
   get splitFactors(): { readonly cpu: number; readonly gpu: number } {
-    return { ...this.#partFactor };
+    return { cpu: this.#partFactor('cpu'), gpu: this.#partFactor('gpu') };
   }
 
   /**
@@ -248,26 +251,27 @@ export class CostModelStrategy implements RoutingStrategy {
     const cpu = this.store.localModel(ctx.kernel, 'cpu', ctx.work);
     const gpu = this.store.localModel(ctx.kernel, 'gpu', ctx.work);
     if (cpu === undefined || gpu === undefined || !(ctx.work > 0)) return undefined;
-    const waitCpu = ctx.queued.cpu > 0 ? predict(cpu, ctx.queued.cpu) : 0;
-    const waitGpu = ctx.queued.gpu > 0 ? predict(gpu, ctx.queued.gpu) : 0;
-    const first = this.#split(cpu, gpu, ctx.work, waitCpu, waitGpu);
-    const split = first && this.#refine(ctx.kernel, ctx.work, first.gpuShare, waitCpu, waitGpu);
+    const split = this.#solveSplit(ctx.kernel, ctx.work, cpu, gpu, waitOn(cpu, ctx.queued.cpu), waitOn(gpu, ctx.queued.gpu));
     return split && { gpuShare: split.gpuShare, predictedMs: split.finishMs };
   }
 
-  /** splitShare with each model scaled by what its device's parts ran like so far. */
-  #split(cpu: PowerModel, gpu: PowerModel, work: number, waitCpu: number, waitGpu: number): ReturnType<typeof splitShare> {
-    return splitShare(scaled(cpu, this.#partFactor.cpu), scaled(gpu, this.#partFactor.gpu), work, waitCpu, waitGpu);
+  /**
+   * The split at which both parts finish together, each model scaled by how its device's parts
+   * ran so far. Solved first with the models corrected near the whole batch's work and, if that
+   * finishes under `withinMs` (most routing decisions are not splits, and this runs in each),
+   * again with each corrected near its part's own work: the pool's per-item time on a 1K part
+   * is not its time on 64K.
+   */
+  #solveSplit(kernel: string, work: number, cpu: PowerModel, gpu: PowerModel, waitCpu: number, waitGpu: number, withinMs = Infinity): ReturnType<typeof splitShare> {
+    const first = this.#scaledSplit(cpu, gpu, work, waitCpu, waitGpu);
+    if (first === undefined || !(first.finishMs < withinMs)) return undefined;
+    const cpuPart = this.store.localModel(kernel, 'cpu', (1 - first.gpuShare) * work);
+    const gpuPart = this.store.localModel(kernel, 'gpu', first.gpuShare * work);
+    return cpuPart && gpuPart && this.#scaledSplit(cpuPart, gpuPart, work, waitCpu, waitGpu);
   }
 
-  /**
-   * The split again, each device's model corrected near its part's work rather than the whole
-   * batch's: the pool's per-item time on a 1K part is not its time on 64K.
-   */
-  #refine(kernel: string, work: number, gpuShare: number, waitCpu: number, waitGpu: number): ReturnType<typeof splitShare> {
-    const cpu = this.store.localModel(kernel, 'cpu', (1 - gpuShare) * work);
-    const gpu = this.store.localModel(kernel, 'gpu', gpuShare * work);
-    return cpu && gpu && this.#split(cpu, gpu, work, waitCpu, waitGpu);
+  #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, waitCpu: number, waitGpu: number): ReturnType<typeof splitShare> {
+    return splitShare(scaled(cpu, this.#partFactor('cpu')), scaled(gpu, this.#partFactor('gpu')), work, waitCpu, waitGpu);
   }
 
   /** Loads the store's file (see `ModelStore.load`). */
@@ -362,8 +366,8 @@ export class CostModelStrategy implements RoutingStrategy {
   /** `cpu` and `gpu` are the models corrected near this batch's work (`ModelStore.localModel`). */
   #byModels(ctx: RoutingContext, cpu: FittedModel, gpu: FittedModel): RoutingDecision {
     const { work, items } = ctx;
-    const waitCpu = ctx.queued.cpu > 0 ? predict(cpu, ctx.queued.cpu) : 0;
-    const waitGpu = ctx.queued.gpu > 0 ? predict(gpu, ctx.queued.gpu) : 0;
+    const waitCpu = waitOn(cpu, ctx.queued.cpu);
+    const waitGpu = waitOn(gpu, ctx.queued.gpu);
     const finishCpu = waitCpu + predict(cpu, work);
     const finishGpu = waitGpu + predict(gpu, work);
     const best: Finish = finishGpu < finishCpu ? { device: 'gpu', ms: finishGpu } : { device: 'cpu', ms: finishCpu };
@@ -371,9 +375,7 @@ export class CostModelStrategy implements RoutingStrategy {
     const predicted = `cpu ${ms(finishCpu)} ms, gpu ${ms(finishGpu)} ms`;
 
     if (items >= this.#minSplitItems && work > 0) {
-      // Refined only when the first estimate pays: most decisions are not splits, and this runs in each.
-      const first = this.#split(cpu, gpu, work, waitCpu, waitGpu);
-      const split = first !== undefined && first.finishMs < this.#splitGain * best.ms ? this.#refine(ctx.kernel, work, first.gpuShare, waitCpu, waitGpu) : undefined;
+      const split = this.#solveSplit(ctx.kernel, work, cpu, gpu, waitCpu, waitGpu, this.#splitGain * best.ms);
       if (split !== undefined && split.finishMs < this.#splitGain * best.ms) {
         // The split may only beat a curve extrapolated past the best device's samples: on the H200 a GPU
         // curve fitted up to Ed25519 16K predicted 64K at ~5x its time, and auto split five batches (63 ms)
@@ -385,7 +387,7 @@ export class CostModelStrategy implements RoutingStrategy {
           device: 'split',
           gpuShare: split.gpuShare,
           predictedMs: split.finishMs,
-          reason: `split ${(split.gpuShare * 100).toFixed(1)} % to gpu: ${ms(split.finishMs)} ms (parts as observed: cpu x${this.#partFactor.cpu.toFixed(2)}, gpu x${this.#partFactor.gpu.toFixed(2)}) vs ${predicted}`,
+          reason: `split ${(split.gpuShare * 100).toFixed(1)} % to gpu: ${ms(split.finishMs)} ms (parts as observed: cpu x${this.#partFactor('cpu').toFixed(2)}, gpu x${this.#partFactor('gpu').toFixed(2)}) vs ${predicted}`,
         };
       }
     }
@@ -408,6 +410,11 @@ export class CostModelStrategy implements RoutingStrategy {
     this.#refreshing = other;
     return true;
   }
+}
+
+/** Predicted ms of the work already queued on a device (none: 0). */
+function waitOn(model: PowerModel, queued: number): number {
+  return queued > 0 ? predict(model, queued) : 0;
 }
 
 /**
