@@ -595,8 +595,9 @@ describe('the model store', () => {
 
 describe('split batches that run slower than predicted', () => {
   // Two equal linear devices (1 ms per 100 work units): a split is predicted to finish in about half the time.
+  // No refreshes: these tests follow the cut over consecutive splits.
   function equalDevices(): CostModelStrategy {
-    const strategy = new CostModelStrategy('k');
+    const strategy = new CostModelStrategy('k', { refreshEvery: 0 });
     for (const device of ['cpu', 'gpu'] as const) {
       for (const w of [100, 1000, 10_000, 100_000]) strategy.observe({ kernel: 'k', device, items: w, work: w, durationMs: w / 100 });
     }
@@ -657,6 +658,61 @@ describe('split batches that run slower than predicted', () => {
     observe(1.5);
     const { cpu, gpu } = strategy.splitFactors;
     assert.ok(Math.abs(cpu - 1.5) < 1e-9 && Math.abs(gpu - 1) < 1e-9, JSON.stringify(strategy.splitFactors));
+  });
+
+  test('a part quicker than its model is a sample of its device, not a split that pays (factors stay >= 1)', () => {
+    // As on the H100's SHA-256 10K: the GPU model says 0.8 ms + 1 ns per unit, the GPU runs 0.5 ms + 1 ns;
+    // the pool takes 0.2 ms + 0.1 us per unit. Split batches (the bench's co-exec row) run first.
+    const gpuReal = (w: number): number => 0.5 + w * 1e-6;
+    const cpuReal = (w: number): number => 0.2 + w * 1e-4;
+    const strategy = new CostModelStrategy('k', { refreshEvery: 0 });
+    for (const w of [1000, 4000, 16_000, 64_000]) {
+      strategy.observe({ kernel: 'k', device: 'cpu', items: w, work: w, durationMs: cpuReal(w) });
+      strategy.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: 0.8 + w * 1e-6 });
+    }
+    const ctx10k = { kernel: 'k', items: 10_000, work: 10_000, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    let gpuWork = 0;
+    for (let i = 0; i < 6; i++) {
+      const split = strategy.splitFor(ctx10k);
+      assert.ok(split !== undefined);
+      const cpuWork = Math.round((1 - split.gpuShare) * ctx10k.work);
+      gpuWork = ctx10k.work - cpuWork;
+      const parts = { cpu: { items: cpuWork, work: cpuWork, durationMs: cpuReal(cpuWork) }, gpu: { items: gpuWork, work: gpuWork, durationMs: gpuReal(gpuWork) } };
+      strategy.observeSplit({ kernel: 'k', items: ctx10k.items, work: ctx10k.work, gpuShare: split.gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
+    }
+    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1 });
+    // The GPU's parts taught its model near their work; and with the factors at 1, the GPU alone finishes
+    // first (with the GPU's factor at its parts' 0.6, the split was predicted 0.5 ms and chosen).
+    const predicted = strategy.predict('gpu', gpuWork)!;
+    assert.ok(Math.abs(predicted - gpuReal(gpuWork)) / gpuReal(gpuWork) < 0.1, `gpu predicted ${predicted} ms for ${gpuWork} units`);
+    assert.equal(strategy.decide(ctx10k).device, 'gpu');
+  });
+
+  test('while it splits, the best device runs a whole batch now and then: splits weighed against a stale model stop', () => {
+    // Models: both devices 1 ms per 100 units (the GPU a little faster), so a split is predicted at half the time.
+    // The GPU alone really runs 10x faster than its model at this size; its split parts run as predicted.
+    const strategy = new CostModelStrategy('k', { refreshFirst: 4 });
+    for (const w of [100, 1000, 10_000, 100_000]) {
+      strategy.observe({ kernel: 'k', device: 'cpu', items: w, work: w, durationMs: w / 100 });
+      strategy.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: w / 110 });
+    }
+    const reasons: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const d = strategy.decide(ctx);
+      reasons.push(d.device === 'split' ? 'split' : d.reason);
+      if (d.device === 'split') {
+        const cpuWork = Math.round((1 - d.gpuShare) * ctx.work);
+        const gpuWork = ctx.work - cpuWork;
+        const parts = { cpu: { items: cpuWork, work: cpuWork, durationMs: strategy.predict('cpu', cpuWork)! }, gpu: { items: gpuWork, work: gpuWork, durationMs: strategy.predict('gpu', gpuWork)! } };
+        strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: d.gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
+      } else {
+        strategy.observe({ kernel: 'k', device: d.device, items: ctx.items, work: ctx.work, durationMs: d.device === 'gpu' ? ctx.work / 1100 : ctx.work / 100 });
+      }
+    }
+    assert.deepEqual(reasons.slice(0, 3), ['split', 'split', 'split'], reasons.join(' | '));
+    assert.match(reasons[3]!, /^refresh the gpu model against the split/, reasons.join(' | '));
+    // One whole batch that ran at a tenth of the split's prediction is confirmed once, and the splits are over.
+    assert.ok(reasons.slice(4).every((r) => r !== 'split'), reasons.join(' | '));
   });
 
   test('a part that waited behind queued work is not taken for a slow one', () => {

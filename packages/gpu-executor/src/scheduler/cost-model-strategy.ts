@@ -214,7 +214,12 @@ export class CostModelStrategy implements RoutingStrategy {
         const predicted = part.items > 0 ? this.store.predict(sample.kernel, device, part.work) : undefined;
         const queued = sample.queued?.[device] ?? 0;
         const wait = queued > 0 ? (this.store.predict(sample.kernel, device, queued) ?? 0) : 0;
-        if (predicted !== undefined && predicted > 0) this.#addPartRatio(device, part.durationMs / (wait + predicted));
+        if (predicted === undefined || !(predicted > 0)) continue;
+        const ratio = part.durationMs / (wait + predicted);
+        // Beside the other device a part runs no faster than alone, so a part quicker than its model is a
+        // sample of the device (an upper bound on its time alone), not a split that pays.
+        if (ratio < 1 && queued === 0) this.store.observe(sample.kernel, device, part.work, part.durationMs);
+        this.#addPartRatio(device, ratio);
       }
     } else if (sample.predictedMs !== undefined && sample.predictedMs > 0) {
       // Only the whole batch is known: its ratio to the (already scaled) prediction, on both parts.
@@ -226,8 +231,10 @@ export class CostModelStrategy implements RoutingStrategy {
   #addPartRatio(device: DeviceKind, ratio: number): void {
     const ratios = this.#partRatios[device];
     ratios.shift();
-    // Bounded: one stalled batch cannot turn a model into nonsense.
-    ratios.push(Math.min(Math.max(ratio, 0.25), 16));
+    // At least 1: running together only adds contention, and a factor below 1 let a split beat a device's
+    // stale model (the H100's SHA-256 10K: a GPU model 1.5x too slow, parts at x0.76, and auto split 75 %
+    // of its batches at 1.4x the GPU's time). At most 16: one stalled batch cannot turn a model into nonsense.
+    ratios.push(Math.min(Math.max(ratio, 1), 16));
   }
 
   /** The median of the device's last three part ratios. */
@@ -382,6 +389,11 @@ export class CostModelStrategy implements RoutingStrategy {
         // that the GPU alone ran in 14. One batch on that device alone measures it first.
         if (!this.store.hasNear(ctx.kernel, best.device, work, 1)) {
           return { device: best.device, reason: `explore: no ${best.device} sample within 2x of work ${work} to weigh a split against (${predicted})` };
+        }
+        // Splits give that device no whole batches, so its model could stay as slow as it last was and keep
+        // the splits going: a batch alone now and then (the refresh gap) measures what they are weighed against.
+        if (this.#refreshDue(best.device, best.ms, split.finishMs)) {
+          return { device: best.device, reason: `refresh the ${best.device} model against the split (${ms(split.finishMs)} ms): ${predicted}` };
         }
         return {
           device: 'split',
