@@ -360,11 +360,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         const shares: number[] = [];
         const parts: { cpuMs: number; gpuMs: number }[] = [];
         let byModels = 0;
+        // Batches the trusted models would not split: one device alone finishes first even with all of it.
+        let noSplit = 0;
         const split: RoutingStrategy = {
           name: 'split',
           decide: (ctx) => {
             const models = costModel?.splitFor(ctx);
             if (models) byModels++;
+            else if (costModel?.model('cpu') !== undefined && costModel.model('gpu') !== undefined) noSplit++;
             const gpuShare = models?.gpuShare ?? throughputShare;
             shares.push(gpuShare);
             return { device: 'split', gpuShare, reason: models ? 'bench: equal finish by the cost models' : 'bench: equal finish by throughputs', ...(models ? { predictedMs: models.predictedMs } : {}) };
@@ -393,7 +396,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             const turns = await interleavedRegret(new Map([['gpu', () => gpuExecutor.execute(input as never)]]), () => coScheduler.execute(input as never), rounds);
             row.coexec.inTurns = { rounds, gpuMs: turns.medianMs['gpu']!, coexecMs: turns.medianMs['auto']!, efficiency: size / turns.medianMs['auto']! / (size / turns.medianMs['gpu']! + cpuRate / 1000) };
           }
-          const basis = costModel === undefined ? ' (throughputs)' : byModels === shares.length ? ' (cost models, by part times)' : ` (throughputs${byModels > 0 ? ` in ${shares.length - byModels} of ${shares.length} batches` : ''}: no trusted cost models)`;
+          const byThroughputs = shares.length - byModels;
+          const why = noSplit === byThroughputs ? 'the cost models give no split' : noSplit === 0 ? 'no trusted cost models' : `no trusted cost models, or no split by them in ${noSplit}`;
+          const basis = costModel === undefined ? ' (throughputs)' : byThroughputs === 0 ? ' (cost models, by part times)' : ` (throughputs${byModels > 0 ? ` in ${byThroughputs} of ${shares.length} batches` : ''}: ${why})`;
           const range = shares.length > 1 && Math.max(...shares) - Math.min(...shares) > 0.0005 ? `, ${pct(Math.min(...shares))}-${pct(Math.max(...shares))}` : '';
           const share = `gpu share ${pct(gpuShare)}${range}${basis}${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''}${hostBusy > 0 ? ` (pool ${(hostBusy * 100).toFixed(0)}% busy packing for the GPU)` : ''}`;
           const inTurns = row.coexec.inTurns ? ` (${row.coexec.inTurns.efficiency.toFixed(2)} in turns)` : '';
