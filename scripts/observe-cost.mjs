@@ -1,0 +1,64 @@
+// What the cost model's observe costs a GPU batch, SHA-256 10K, every variant in turns:
+// no observe at all (threshold), an empty observe handed over on setImmediate as the
+// scheduler does, the cost model with and without refreshes, with observe dropped, and
+// with observe called on the caller's path right after the result. Run after
+// `supervm calibrate` (the cost models load its file). Prints one JSON object.
+// Usage: node scripts/observe-cost.mjs [rounds]
+import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
+import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
+import { sha256Batch } from './sha256-batch.mjs';
+
+const rounds = Number(process.argv[2] ?? 1000);
+const n = 10_000;
+const input = shareColumns(sha256Batch(n));
+const runtime = new Runtime();
+await runtime.info();
+const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });
+const cpu = new ParallelCpuExecutor(kernel, { pool: runtime.pool });
+const store = () => {
+  const s = new ModelStore();
+  s.load();
+  const adapter = runtime.devices?.context?.adapter;
+  if (adapter) s.setGpu(adapter);
+  return s;
+};
+const threshold = new ThresholdStrategy(1);
+const scheduler = (strategy) => new HybridScheduler(cpu, gpu, { strategy });
+const noRefresh = () => new CostModelStrategy(kernel, { store: store(), refreshEvery: 0 });
+const dropped = noRefresh();
+const onCaller = noRefresh();
+const schedulers = {
+  threshold: scheduler(threshold),
+  'threshold + empty observe': scheduler({ name: 'empty', decide: (c) => threshold.decide(c), observe: () => {} }),
+  'cost-model': scheduler(new CostModelStrategy(kernel, { store: store() })),
+  'cost-model, no refresh': scheduler(noRefresh()),
+  'cost-model, no refresh, observe dropped': scheduler({ name: 'dropped', decide: (c) => dropped.decide(c) }),
+  'cost-model, no refresh, observe on the caller': scheduler({ name: 'caller', decide: (c) => onCaller.decide(c) }),
+};
+const variants = { 'gpu.execute': () => gpu.execute(input) };
+for (const [name, s] of Object.entries(schedulers)) variants[name] = () => s.execute(input);
+const callerPath = variants['cost-model, no refresh, observe on the caller'];
+variants['cost-model, no refresh, observe on the caller'] = async () => {
+  const result = await callerPath();
+  const { stats } = result;
+  onCaller.observe({ kernel: kernel.name, device: stats.device, items: n, work: kernel.work(input, 0, n), durationMs: stats.durationMs });
+  return result;
+};
+const names = Object.keys(variants);
+const times = Object.fromEntries(names.map((k) => [k, []]));
+const routes = Object.fromEntries(names.map((k) => [k, {}]));
+for (let r = 0; r < rounds + 20; r++) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[(r + i) % names.length];
+    const t = performance.now();
+    const { stats } = await variants[name]();
+    const ms = performance.now() - t;
+    if (r < 20) continue;
+    times[name].push(ms);
+    routes[name][stats.backend] = (routes[name][stats.backend] ?? 0) + 1;
+  }
+}
+const median = (xs) => +[...xs].sort((a, b) => a - b)[xs.length >> 1].toFixed(4);
+console.log(JSON.stringify({ rounds, variants: names.map((name) => ({ name, medianMs: median(times[name]), routes: routes[name] })) }, null, 1));
+for (const s of Object.values(schedulers)) await s.close();
+await runtime.close();
