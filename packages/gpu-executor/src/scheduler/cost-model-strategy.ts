@@ -114,9 +114,10 @@ export class CostModelStrategy implements RoutingStrategy {
    */
   #confirm: { device: DeviceKind; bucket: number } | undefined;
   /**
-   * Observed over predicted time of each device's part of split batches: the
-   * median of the last three ratios (starts at 1), so one hiccup cannot move
-   * it and two agreeing batches do (with a moving average, the H100's SHA-256
+   * Observed over predicted time of each device's part of split batches, never
+   * below 1 (see #addPartRatio): the median of the last three ratios (starts
+   * at 1), so one hiccup cannot move it and two agreeing batches do (with a
+   * moving average, the H100's SHA-256
    * 10K co-exec row swung from 98 % to 0.6 % to the GPU). The models predict
    * each device alone; run together they share host memory bandwidth and
    * cores (on the H100 machine vector add ran 2-4x slower split than
