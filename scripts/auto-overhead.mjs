@@ -4,24 +4,12 @@
 // build's index.js, its scheduler and cost model drive the same executors too (before / after).
 // Prints one JSON object.
 // Usage: [SPLITS=0.7,0.85] node scripts/auto-overhead.mjs [rounds] [old-build/dist/src/index.js]
-import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
-import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
-import { sha256Batch } from './sha256-batch.mjs';
+import { CostModelStrategy, HybridScheduler, ThresholdStrategy } from '@supervm/gpu-executor';
+import { sha256Setup } from './sha256-10k-setup.mjs';
 
 const rounds = Number(process.argv[2] ?? 200);
-const n = 10_000;
-const input = shareColumns(sha256Batch(n));
-const runtime = new Runtime();
-await runtime.info();
-const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });
-const cpu = new ParallelCpuExecutor(kernel, { pool: runtime.pool });
-const store = () => {
-  const s = new ModelStore();
-  s.load();
-  const adapter = runtime.devices?.context?.adapter;
-  if (adapter) s.setGpu(adapter);
-  return s;
-};
+const { n, kernel, input, runtime, gpu, cpu, loadStore } = await sha256Setup();
+const store = () => loadStore();
 const costModel = () => new CostModelStrategy(kernel, { store: store() });
 // decide of the cost model, observe dropped; and the reverse.
 const decideOnly = () => {

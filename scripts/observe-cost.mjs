@@ -4,24 +4,12 @@
 // with observe called on the caller's path right after the result. Run after
 // `supervm calibrate` (the cost models load its file). Prints one JSON object.
 // Usage: node scripts/observe-cost.mjs [rounds]
-import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
-import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
-import { sha256Batch } from './sha256-batch.mjs';
+import { CostModelStrategy, HybridScheduler, ThresholdStrategy } from '@supervm/gpu-executor';
+import { sha256Setup } from './sha256-10k-setup.mjs';
 
 const rounds = Number(process.argv[2] ?? 1000);
-const n = 10_000;
-const input = shareColumns(sha256Batch(n));
-const runtime = new Runtime();
-await runtime.info();
-const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });
-const cpu = new ParallelCpuExecutor(kernel, { pool: runtime.pool });
-const store = () => {
-  const s = new ModelStore();
-  s.load();
-  const adapter = runtime.devices?.context?.adapter;
-  if (adapter) s.setGpu(adapter);
-  return s;
-};
+const { n, kernel, input, runtime, gpu, cpu, loadStore } = await sha256Setup();
+const store = () => loadStore();
 const threshold = new ThresholdStrategy(1);
 const scheduler = (strategy) => new HybridScheduler(cpu, gpu, { strategy });
 const noRefresh = () => new CostModelStrategy(kernel, { store: store(), refreshEvery: 0 });

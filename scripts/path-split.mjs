@@ -7,17 +7,11 @@
 // wrapped executor too (before / after in one run).
 // Run after `supervm calibrate` (the cost model loads its models). Prints one JSON object.
 // Usage: node scripts/path-split.mjs [rounds] [old-build/dist/src/index.js]
-import { CostModelStrategy, HybridScheduler, ModelStore, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, createMetrics, shareColumns } from '@supervm/gpu-executor';
-import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
-import { sha256Batch } from './sha256-batch.mjs';
+import { CostModelStrategy, HybridScheduler, ModelStore, ThresholdStrategy, createMetrics } from '@supervm/gpu-executor';
+import { sha256Setup } from './sha256-10k-setup.mjs';
 
 const rounds = Number(process.argv[2] ?? 300);
-const n = 10_000;
-const input = shareColumns(sha256Batch(n));
-const runtime = new Runtime();
-await runtime.info();
-const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });
-const cpu = new ParallelCpuExecutor(kernel, { pool: runtime.pool });
+const { kernel, input, runtime, gpu, cpu, adapter, loadStore: load } = await sha256Setup();
 
 // The stamps of the batch in flight (one at a time).
 let enter = 0;
@@ -44,14 +38,8 @@ const timed = {
   },
   close: async () => {},
 };
-const adapter = runtime.devices?.context?.adapter;
 // Each cost model its own copy of the calibrated models: what one stores cannot change the other's refits.
-const loadStore = (Store) => {
-  const store = new Store();
-  store.load();
-  if (adapter) store.setGpu(adapter);
-  return store;
-};
+const loadStore = (Store) => load(Store);
 const metrics = createMetrics({ runtime, defaultMetrics: false });
 const forced = new HybridScheduler(cpu, timed, { strategy: new ThresholdStrategy(1) });
 const auto = new HybridScheduler(cpu, timed, { strategy: new CostModelStrategy(kernel, { store: loadStore(ModelStore) }) });
