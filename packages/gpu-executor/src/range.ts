@@ -22,6 +22,19 @@ export async function executeWhole<I, O>(
   const validated = executor.kernel.validate(input);
   const items = executor.kernel.count(validated);
   const output = createOutput(items);
-  const stats = await executor.executeInto(validated, output, { ...options, start: 0, end: items });
+  const stats = await executor.executeInto(validated, output, rangeOptions(options, 0, items));
   return { output, stats };
+}
+
+/**
+ * `options` for the items [start, end), with `signal` in place of the caller's where given. Built
+ * field by field, not spread: batches come one after another on this path, and a spread of
+ * objects of several shapes is V8's slow generic copy (see `routedStats` in the scheduler).
+ */
+export function rangeOptions(options: ExecuteOptions & { maxThreads?: number }, start: number, end: number, signal = options.signal): RangeOptions {
+  const range: RangeOptions = { start, end };
+  if (signal !== undefined) range.signal = signal;
+  if (options.priority !== undefined) range.priority = options.priority;
+  if (options.maxThreads !== undefined) range.maxThreads = options.maxThreads;
+  return range;
 }

@@ -5,9 +5,11 @@ import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
 import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
-import { HybridScheduler } from '../src/scheduler/hybrid-scheduler.js';
+import { rangeOptions } from '../src/range.js';
+import { HybridScheduler, routedStats } from '../src/scheduler/hybrid-scheduler.js';
 import { ThresholdStrategy, type SplitSample } from '../src/scheduler/strategy.js';
 import { pool } from './backends.js';
+import type { ExecStats, RangeOptions } from '../src/types.js';
 import { FakeGpu } from './fakes.js';
 
 function inputOf(n: number, seed = 1): { a: Float32Array; b: Float32Array } {
@@ -252,5 +254,37 @@ describe('options are validated up front', () => {
     assert.throws(() => new HybridScheduler(cpu, undefined, { strategy: { gpuThreshold: 1, maxCpuParallelism: 0 } }), TypeError);
     assert.throws(() => new HybridScheduler(cpu, undefined, { gpuTimeoutMs: 0 }), TypeError);
     assert.throws(() => new HybridScheduler(new FakeGpu(vectorAdd) as never), TypeError);
+  });
+});
+
+describe('stats and options copied field by field on the hot path', () => {
+  // Required<...>: a field added to ExecStats or RangeOptions fails to compile here until the copy is taught it.
+  test('routedStats keeps every field of the executor\'s stats and sets the scheduler\'s own', () => {
+    const full: Required<ExecStats> = {
+      device: 'gpu',
+      backend: 'fake-gpu',
+      kernel: 'k',
+      tasks: 1,
+      durationMs: 1,
+      fellBack: true,
+      fallbackReason: 'DEVICE_LOST: x',
+      split: { cpu: 1, gpu: 2, cpuMs: 3, gpuMs: 4 },
+      threads: 3,
+      gpu: { uploadMs: 1, computeMs: 2, downloadMs: 3, bytesUploaded: 4, bytesDownloaded: 5, source: 'timestamp', chunks: 1 },
+      strategy: 'old',
+      reason: 'old',
+    };
+    assert.deepEqual(routedStats(full, 9, 2.5, 'cost-model', 'why'), { ...full, tasks: 9, durationMs: 2.5, strategy: 'cost-model', reason: 'why' });
+    const bare: ExecStats = { device: 'cpu', backend: 'cpu-inline', kernel: 'k', tasks: 1, durationMs: 1 };
+    assert.deepEqual(Object.keys(routedStats(bare, 1, 1, 's', 'r')).sort(), ['backend', 'device', 'durationMs', 'kernel', 'reason', 'strategy', 'tasks']);
+  });
+
+  test('rangeOptions keeps every option, and a given signal replaces the caller\'s', () => {
+    const signal = new AbortController().signal;
+    const own = new AbortController().signal;
+    const full: Required<RangeOptions> = { start: 0, end: 1, signal, priority: 'high', maxThreads: 3 };
+    assert.deepEqual(rangeOptions(full, 2, 5), { ...full, start: 2, end: 5 });
+    assert.equal(rangeOptions(full, 2, 5, own).signal, own);
+    assert.deepEqual(rangeOptions({}, 0, 4), { start: 0, end: 4 });
   });
 });
