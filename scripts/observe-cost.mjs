@@ -5,6 +5,7 @@
 // `supervm calibrate` (the cost models load its file). Prints one JSON object.
 // Usage: node scripts/observe-cost.mjs [rounds]
 import { CostModelStrategy, HybridScheduler, ThresholdStrategy } from '@supervm/gpu-executor';
+import { medianRotated } from './rotated-rounds.mjs';
 import { sha256Setup } from './sha256-10k-setup.mjs';
 
 const rounds = Number(process.argv[2] ?? 1000);
@@ -32,21 +33,22 @@ variants['cost-model, no refresh, observe on the caller'] = async () => {
   onCaller.observe({ kernel: kernel.name, device: stats.device, items: n, work: kernel.work(input, 0, n), durationMs: stats.durationMs });
   return result;
 };
-const names = Object.keys(variants);
-const times = Object.fromEntries(names.map((k) => [k, []]));
-const routes = Object.fromEntries(names.map((k) => [k, {}]));
-for (let r = 0; r < rounds + 20; r++) {
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(r + i) % names.length];
-    const t = performance.now();
-    const { stats } = await variants[name]();
-    const ms = performance.now() - t;
-    if (r < 20) continue;
-    times[name].push(ms);
-    routes[name][stats.backend] = (routes[name][stats.backend] ?? 0) + 1;
-  }
-}
-const median = (xs) => +[...xs].sort((a, b) => a - b)[xs.length >> 1].toFixed(4);
-console.log(JSON.stringify({ rounds, variants: names.map((name) => ({ name, medianMs: median(times[name]), routes: routes[name] })) }, null, 1));
+// Where each variant's timed batches went (the warm-up rounds run first, uncounted).
+let routes = {};
+const counted = Object.fromEntries(
+  Object.entries(variants).map(([name, run]) => [
+    name,
+    async () => {
+      const result = await run();
+      const tally = (routes[name] ??= {});
+      tally[result.stats.backend] = (tally[result.stats.backend] ?? 0) + 1;
+      return result;
+    },
+  ]),
+);
+await medianRotated(counted, 20, 0);
+routes = {};
+const medians = await medianRotated(counted, rounds, 0);
+console.log(JSON.stringify({ rounds, variants: Object.keys(variants).map((name) => ({ name, medianMs: +medians[name].toFixed(4), routes: routes[name] })) }, null, 1));
 for (const s of Object.values(schedulers)) await s.close();
 await runtime.close();

@@ -3,6 +3,7 @@
 // scheduler (its own executor) in turns. Medians in ms. Usage: node scripts/two-executors.mjs [rounds]
 import { HybridScheduler, ParallelCpuExecutor, Runtime, ThresholdStrategy, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
+import { medianRotated } from './rotated-rounds.mjs';
 import { sha256Batch } from './sha256-batch.mjs';
 
 const rounds = Number(process.argv[2] ?? 500);
@@ -14,19 +15,9 @@ const a = make();
 const b = make();
 const forcedA = new HybridScheduler(new ParallelCpuExecutor(kernel, { pool: runtime.pool }), a, { strategy: new ThresholdStrategy(1) });
 const rt = await runtime.scheduler(kernel);
-const median = (xs) => +[...xs].sort((x, y) => x - y)[xs.length >> 1].toFixed(4);
 async function turns(variants) {
-  const names = Object.keys(variants);
-  const t = Object.fromEntries(names.map((k) => [k, []]));
-  for (let r = 0; r < rounds + 20; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(r + i) % names.length];
-      const t0 = performance.now();
-      await variants[name]();
-      if (r >= 20) t[name].push(performance.now() - t0);
-    }
-  }
-  return Object.fromEntries(names.map((k) => [k, median(t[k])]));
+  const medians = await medianRotated(variants, rounds, 20);
+  return Object.fromEntries(Object.entries(medians).map(([k, ms]) => [k, +ms.toFixed(4)]));
 }
 const out = {
   alone: await turns({ A: () => a.execute(input) }),

@@ -117,8 +117,8 @@ export class CostModelStrategy implements RoutingStrategy {
    * Observed over predicted time of each device's part of split batches, never
    * below 1 (see #addPartRatio): the median of the last three ratios (starts
    * at 1), so one hiccup cannot move it and two agreeing batches do (with a
-   * moving average, the H100's SHA-256
-   * 10K co-exec row swung from 98 % to 0.6 % to the GPU). The models predict
+   * moving average, the H100's SHA-256 10K co-exec row swung from 98 % to
+   * 0.6 % to the GPU). The models predict
    * each device alone; run together they share host memory bandwidth and
    * cores (on the H100 machine vector add ran 2-4x slower split than
    * predicted), and a small CPU part runs slower per item than the curve says
@@ -208,7 +208,7 @@ export class CostModelStrategy implements RoutingStrategy {
   observeSplit(sample: SplitSample): void {
     if (sample.kernel !== this.kernel) return;
     if (sample.parts !== undefined) {
-      // Each part against its device's model near the part's own work, as #split predicts it, after
+      // Each part against its device's model near the part's own work, as #solveSplit predicts it, after
       // the work queued ahead of it: a wait behind other batches is not the part running slow.
       for (const device of ['cpu', 'gpu'] as const) {
         const part = sample.parts[device];

@@ -143,7 +143,7 @@ export class HybridScheduler<I, O> {
     let stats: ExecStats;
     if (decision.device === 'split') {
       // What the strategy saw queued (nothing has moved since it decided): the parts wait behind it.
-      const queued = { ...this.#queued };
+      const queued = this.#queuedNow();
       const { stats: joined, parts } = await this.#coExecute(validated, output, items, work, decision.gpuShare, run);
       stats = joined;
       if (!stats.fellBack && this.strategy.observeSplit !== undefined) {
@@ -204,6 +204,11 @@ export class HybridScheduler<I, O> {
     }
   };
 
+  /** A snapshot of the work queued on each device (the live counts keep moving). */
+  #queuedNow(): { cpu: number; gpu: number } {
+    return { cpu: this.#queued.cpu, gpu: this.#queued.gpu };
+  }
+
   /** Work units of [start, end): what the strategy weighs and the queues count (`kernel.work`, else items). */
   #work(input: I, start: number, end: number): number {
     return this.kernel.work?.(input, start, end) ?? end - start;
@@ -217,7 +222,7 @@ export class HybridScheduler<I, O> {
       return FORCED_GPU;
     }
     if (!this.#autoGpu) return { device: 'cpu', reason: 'auto routing excludes this GPU' };
-    const decision = this.strategy.decide({ kernel: this.kernel.name, items, work, gpuAvailable, queued: { cpu: this.#queued.cpu, gpu: this.#queued.gpu } });
+    const decision = this.strategy.decide({ kernel: this.kernel.name, items, work, gpuAvailable, queued: this.#queuedNow() });
     if (decision.device !== 'cpu' && !gpuAvailable) return { device: 'cpu', reason: 'gpu unavailable' };
     return decision;
   }
