@@ -8,7 +8,7 @@ import { svgChart } from '../src/bench/chart.js';
 import { compareReports } from '../src/bench/compare.js';
 import { markdown } from '../src/bench/markdown.js';
 import { validateReport, type BenchReport } from '../src/bench/schema.js';
-import { interleavedRegret, regretRounds } from '../src/bench/regret.js';
+import { interleavedRegret, mediansInTurns, regretRounds } from '../src/bench/regret.js';
 import { median, p95, planRuns, quantile } from '../src/bench/stats.js';
 import { parseSizes } from '../src/commands/bench.js';
 
@@ -85,6 +85,22 @@ describe('bench statistics', () => {
     assert.equal(r.regret, 1);
     await assert.rejects(interleavedRegret(new Map(), auto, 3), RangeError);
     await assert.rejects(interleavedRegret(fns, auto, 0), RangeError);
+    await assert.rejects(interleavedRegret(new Map([['auto', auto]]), auto, 3), /"auto" is the routed case/);
+  });
+
+  test('medians in turns: each case once a round, rotated, its own median', async () => {
+    let clock = 0;
+    const order: string[] = [];
+    // One thread slows down from the third round on (a noisy neighbour): three of its five runs are slow.
+    const cases = new Map([
+      ['cpu-1t', async () => { order.push('cpu-1t'); clock += order.length > 4 ? 20 : 10; }],
+      ['cpu-pool', async () => { order.push('cpu-pool'); clock += 1; }],
+    ]);
+    const medians = await mediansInTurns(cases, 5, undefined, () => clock);
+    assert.deepEqual(order.slice(0, 4), ['cpu-1t', 'cpu-pool', 'cpu-pool', 'cpu-1t']);
+    assert.deepEqual(medians, { 'cpu-1t': 20, 'cpu-pool': 1 });
+    await assert.rejects(mediansInTurns(new Map(), 3), /at least one case/);
+    await assert.rejects(mediansInTurns(cases, 1.5), /rounds must be an integer/);
   });
 
   test('interleaved rounds fit the budget or are left out', () => {
@@ -131,6 +147,13 @@ describe('supervm bench, a tiny real run', () => {
         assert.ok(row.bytesPerSecond! > 0);
       }
       assert.equal(rows.get('cpu-1t')!.speedup, 1);
+      // Pool efficiency from the rows and from cpu-1t and cpu-pool run in turns.
+      const efficiency = rows.get('cpu-pool')!.poolEfficiency!;
+      assert.ok(efficiency.value > 0 && efficiency.threads >= 1 && efficiency.oneThreadSize === size, JSON.stringify(efficiency));
+      const turns = efficiency.inTurns!;
+      assert.ok(turns.rounds > 0 && turns.oneThreadMs > 0 && turns.poolMs > 0, JSON.stringify(turns));
+      assert.equal(turns.value, turns.oneThreadMs / (turns.poolMs * efficiency.threads));
+      assert.match(rows.get('cpu-pool')!.note!, /^\d+% of \d+ x cpu-1t \(\d+% in turns\)/);
       assert.equal(typeof rows.get('auto')!.regret, 'number');
       for (const c of ['gpu', 'co-exec']) {
         assert.equal(rows.get(c)?.device, 'none');

@@ -10,6 +10,8 @@ export const SEED_TABLE = [
 
 const DEVICE_CASE_NAMES = new Set(['cpu-1t', 'cpu-pool', 'gpu', 'auto', 'co-exec']);
 
+const pctOf = (share: number): string => `${(share * 100).toFixed(0)}%`;
+
 function cell(row: BenchRow | undefined): string {
   if (!row) return 'not run';
   if (row.medianMs === null) return row.note?.startsWith('skipped: over budget') ? 'over budget' : 'skipped';
@@ -87,7 +89,7 @@ export function markdown(report: BenchReport): string {
   if (pools.length > 0) {
     const scaling = report.parallelScaling;
     const machine = scaling ? ` Plain arithmetic on ${scaling.threads} threads ran ${fmtX(scaling.start)} and ${fmtX(scaling.end)} one thread's rate at the start and end of the run.` : '';
-    out.push('', `Pool efficiency (cpu-pool over cpu-1t x threads): ${pools.map((r) => `${r.kernel} ${fmtSize(r.size)} ${(r.poolEfficiency!.value * 100).toFixed(0)}%`).join(', ')}.${machine}`);
+    out.push('', `Pool efficiency (cpu-pool over cpu-1t x threads): ${pools.map((r) => `${r.kernel} ${fmtSize(r.size)} ${pctOf(r.poolEfficiency!.value)}${r.poolEfficiency!.inTurns ? ` (${pctOf(r.poolEfficiency!.inTurns.value)} in turns)` : ''}`).join(', ')}.${machine}`);
   }
   return out.join('\n') + '\n';
 }

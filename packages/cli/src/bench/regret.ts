@@ -13,12 +13,39 @@ export interface InterleavedRegret {
 }
 
 /**
+ * Runs every case once per round, `rounds` times, in an order rotated from
+ * round to round, and gives each case's median ms. Cases timed one after
+ * another, minutes apart, see the machine differently (on the H100 VM the same
+ * GPU batch had a 6.1 ms median as its own case and 4.4 ms inside `auto`, and
+ * one thread's SHA-256 10K ran 7.7 ms in one bench and 14.9 ms in the next),
+ * which a ratio of separate medians charges to whichever case ran at the bad
+ * moment.
+ */
+export async function mediansInTurns(
+  cases: ReadonlyMap<string, () => Promise<unknown>>,
+  rounds: number,
+  beforeEach?: () => void,
+  now: () => number = () => performance.now(),
+): Promise<Record<string, number>> {
+  if (cases.size === 0) throw new RangeError('mediansInTurns needs at least one case');
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be an integer >= 1, got ${rounds}`);
+  const list = [...cases];
+  const samples = new Map<string, number[]>(list.map(([name]) => [name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < list.length; i++) {
+      const [name, fn] = list[(r + i) % list.length]!;
+      beforeEach?.();
+      const t = now();
+      await fn();
+      samples.get(name)!.push(now() - t);
+    }
+  }
+  return Object.fromEntries([...samples].map(([name, xs]) => [name, median(xs)]));
+}
+
+/**
  * Routing regret with every device measured under the same conditions: each
- * round runs every single-device case and `auto` once, in an order rotated
- * from round to round. Cases timed one after another, minutes apart, saw the
- * machine differently (on the H100 VM the same GPU batch had a 6.1 ms median
- * as its own case and 4.4 ms inside `auto`), which the ratio of separate
- * medians charges to the router.
+ * round runs every single-device case and `auto` once (see `mediansInTurns`).
  */
 export async function interleavedRegret(
   devices: ReadonlyMap<string, () => Promise<unknown>>,
@@ -28,19 +55,8 @@ export async function interleavedRegret(
   now: () => number = () => performance.now(),
 ): Promise<InterleavedRegret> {
   if (devices.size === 0) throw new RangeError('interleavedRegret needs at least one single-device case');
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be an integer >= 1, got ${rounds}`);
-  const cases = [...devices, ['auto', auto] as const];
-  const samples = new Map<string, number[]>(cases.map(([name]) => [name, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < cases.length; i++) {
-      const [name, fn] = cases[(r + i) % cases.length]!;
-      beforeEach?.();
-      const t = now();
-      await fn();
-      samples.get(name)!.push(now() - t);
-    }
-  }
-  const medianMs = Object.fromEntries([...samples].map(([name, xs]) => [name, median(xs)]));
+  if (devices.has('auto')) throw new RangeError('interleavedRegret: "auto" is the routed case, not a device');
+  const medianMs = await mediansInTurns(new Map([...devices, ['auto', auto]]), rounds, beforeEach, now);
   let best = '';
   for (const name of devices.keys()) if (best === '' || medianMs[name]! < medianMs[best]!) best = name;
   return { rounds, medianMs, best, regret: medianMs['auto']! / medianMs[best]! };

@@ -48,8 +48,15 @@ export interface BenchRow {
   /**
    * `cpu-pool` only: its throughput over (cpu-1t throughput x the pool's
    * threads); cpu-1t of `oneThreadSize` (this size unless that was over budget).
+   * `inTurns`: the same from cpu-1t and cpu-pool run in turns, `rounds` times
+   * (see `mediansInTurns`), where the budget allows.
    */
-  poolEfficiency?: { value: number; threads: number; oneThreadSize: number };
+  poolEfficiency?: {
+    value: number;
+    threads: number;
+    oneThreadSize: number;
+    inTurns?: { rounds: number; oneThreadMs: number; poolMs: number; value: number };
+  };
   /**
    * `co-exec` only: the GPU's share of items (the median over the row's batches), and throughput over
    * (cpu-pool throughput + gpu throughput), 1 is perfect overlap; `inTurns`, the same with the GPU
@@ -168,6 +175,12 @@ export function validateReport(value: unknown): string[] {
     const inTurns = row.interleaved as Record<string, unknown> | undefined;
     if (inTurns !== undefined && (!Number.isInteger(inTurns.rounds) || typeof inTurns.best !== 'string' || !isNum(inTurns.regret) || typeof inTurns.medianMs !== 'object')) {
       problems.push(`${at}.interleaved needs rounds, best, regret and medianMs`);
+    }
+    const pe = row.poolEfficiency as Record<string, unknown> | undefined;
+    const peTurns = pe?.inTurns as Record<string, unknown> | undefined;
+    if (pe !== undefined && (!isNum(pe.value) || !Number.isInteger(pe.threads) || !Number.isInteger(pe.oneThreadSize))) problems.push(`${at}.poolEfficiency needs value, threads and oneThreadSize`);
+    if (peTurns !== undefined && (!Number.isInteger(peTurns.rounds) || !['oneThreadMs', 'poolMs', 'value'].every((k) => isNum(peTurns[k])))) {
+      problems.push(`${at}.poolEfficiency.inTurns needs rounds, oneThreadMs, poolMs and value`);
     }
     for (const k of ['software', 'verified'] as const) if (row[k] !== undefined && typeof row[k] !== 'boolean') problems.push(`${at}.${k} is not a boolean`);
     const t = row.gpuTimings as Record<string, unknown> | undefined;
