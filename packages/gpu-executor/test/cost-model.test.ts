@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
 import { Runtime } from '../src/runtime.js';
 import { crossover, fitPowerModel, predict, type PowerModel } from '../src/scheduler/cost-fit.js';
-import { CostModelStrategy, splitShare } from '../src/scheduler/cost-model-strategy.js';
+import { CostModelStrategy, splitShare, type CostModelStrategyOptions } from '../src/scheduler/cost-model-strategy.js';
 import { ModelStore, defaultModelPath, machineFingerprint } from '../src/scheduler/model-store.js';
 import type { RoutingContext } from '../src/scheduler/strategy.js';
 import type { DeviceKind } from '../src/types.js';
@@ -405,7 +405,8 @@ describe('the model store', () => {
 
   test('refreshes start 4 decisions apart and double while the loser runs as predicted, up to refreshEvery', () => {
     const store = new ModelStore({ path: false });
-    const s = new CostModelStrategy('k', { store, minSplitItems: 2 ** 30 });
+    // A budget that allows any gap: refreshEvery alone caps it.
+    const s = new CostModelStrategy('k', { store, minSplitItems: 2 ** 30, refreshBudget: 1 });
     // The GPU takes twice the CPU's time everywhere, and keeps doing so when refreshed.
     observeEverySize(s, { cpu: 1e-5, gpu: 2e-5 });
     const routes = routeBatches(s, 1, 100, (device) => (device === 'gpu' ? 2e-5 : 1e-5));
@@ -416,6 +417,24 @@ describe('the model store', () => {
     assert.throws(() => new CostModelStrategy('k', { refreshFirst: 0 }), /refreshFirst must be an integer in \[1, refreshEvery = 32\], got 0/);
     assert.throws(() => new CostModelStrategy('k', { refreshEvery: 8, refreshFirst: 9 }), TypeError);
     assert.doesNotThrow(() => new CostModelStrategy('k', { refreshEvery: 0 }));
+  });
+
+  test('refreshes of a loser far behind grow apart until they cost refreshBudget of the winner', () => {
+    // The GPU takes 2x the CPU's time: a refresh costs one CPU batch more, so 2 % allows one per 50 decisions.
+    const gpuAt = (ratio: number, options: CostModelStrategyOptions): number[] => {
+      const s = new CostModelStrategy('k', { store: new ModelStore({ path: false }), minSplitItems: 2 ** 30, ...options });
+      observeEverySize(s, { cpu: 1e-5, gpu: ratio * 1e-5 });
+      return routeBatches(s, 1, 300, (device) => (device === 'gpu' ? ratio * 1e-5 : 1e-5))
+        .filter((r) => r.includes(':gpu:'))
+        .map((r) => Number.parseInt(r, 10));
+    };
+    // Gaps 4, 8, 16, 32, then 50 (not 32, the refreshEvery default).
+    assert.deepEqual(gpuAt(2, {}), [4, 12, 28, 60, 110, 160, 210, 260]);
+    // A looser budget lets refreshEvery decide; a loser 1.2x behind costs 0.2 a refresh, 10 apart at 2 %: refreshEvery decides too.
+    assert.deepEqual(gpuAt(2, { refreshBudget: 0.05 }), [4, 12, 28, 60, 92, 124, 156, 188, 220, 252, 284]);
+    assert.deepEqual(gpuAt(1.2, {}), [4, 12, 28, 60, 92, 124, 156, 188, 220, 252, 284]);
+    assert.throws(() => new CostModelStrategy('k', { refreshBudget: 0 }), /refreshBudget must be in \(0, 1\], got 0/);
+    assert.throws(() => new CostModelStrategy('k', { refreshBudget: 1.5 }), TypeError);
   });
 
   test('a refresh that beats the winner starts the gaps over at refreshFirst', () => {

@@ -17,21 +17,31 @@ export interface CostModelStrategyOptions {
   /** Fewest items a batch must have to be split. Default 2. */
   minSplitItems?: number;
   /**
-   * At most this many model-based decisions apart, run the batch on the device
-   * that lost if its prediction is within `refreshWithin` of the winner's, so a
-   * model that is never chosen still gets fresh samples. 0 disables. Default 32.
+   * At most this many model-based decisions apart (or what `refreshBudget`
+   * allows, if longer), run the batch on the device that lost if its prediction
+   * is within `refreshWithin` of the winner's, so a model that is never chosen
+   * still gets fresh samples. 0 disables. Default 32.
    */
   refreshEvery?: number;
   /**
    * Decisions before the first refresh (at most `refreshEvery`). The gap doubles
-   * after each refresh that ran as its model predicted, up to `refreshEvery`,
-   * and comes back to this one after a refresh that beat the winner: a stale
-   * model is caught within a few batches, a right one costs one batch in
-   * `refreshEvery`. Default 4.
+   * after each refresh that ran as its model predicted, up to `refreshEvery`
+   * (or the `refreshBudget` gap), and comes back to this one after a refresh
+   * that beat the winner: a stale model is caught within a few batches, a right
+   * one costs one batch in `refreshEvery` or fewer. Default 4.
    */
   refreshFirst?: number;
   /** Default 3 (the loser predicted at most 3x the winner). */
   refreshWithin?: number;
+  /**
+   * Most time, as a fraction of the winner's, that refreshes may add once the
+   * loser keeps running as predicted: a refresh of a device predicted r times
+   * the winner costs r - 1 winner batches, so the gap may grow past
+   * `refreshEvery` to (r - 1) / refreshBudget decisions. On the H100 the pool
+   * ran SHA-256 10K at ~2.5x the GPU's time, and a refresh every 32 batches
+   * cost ~4.5 % of the GPU's throughput. Default 0.02.
+   */
+  refreshBudget?: number;
   /**
    * With both models trusted, a batch at least `minExploreItems` long runs once
    * on a device that has no sample within 4x of its work, if that device's
@@ -101,8 +111,13 @@ export class CostModelStrategy implements RoutingStrategy {
   /** Model-based decisions between refreshes now (`refreshFirst` doubling up to `refreshEvery`), and left until the next. */
   #refreshGap: number;
   #untilRefresh: number;
-  /** The device a refresh just sent a batch to: its sample says whether the gap grows or starts over. */
-  #refreshing: DeviceKind | undefined;
+  /**
+   * The device a refresh just sent a batch to, and its predicted time over the
+   * time it displaced: its sample says whether the gap grows (up to what
+   * `refreshBudget` allows at that cost) or starts over.
+   */
+  #refreshing: { device: DeviceKind; cost: number } | undefined;
+  readonly #refreshBudget: number;
   /**
    * A device that lost on its model but then ran a batch faster than the
    * winner's prediction (a refresh or an exploration): the next batch of that
@@ -142,6 +157,7 @@ export class CostModelStrategy implements RoutingStrategy {
       refreshEvery = 32,
       refreshFirst = Math.min(4, refreshEvery),
       refreshWithin = 3,
+      refreshBudget = 0.02,
       exploreWithin = 4,
     } = options;
     if (!Number.isInteger(minExploreItems) || minExploreItems < 0) throw new TypeError(`minExploreItems must be an integer >= 0, got ${minExploreItems}`);
@@ -152,6 +168,7 @@ export class CostModelStrategy implements RoutingStrategy {
       throw new TypeError(`refreshFirst must be an integer in [1, refreshEvery = ${refreshEvery}], got ${refreshFirst}`);
     }
     if (!(refreshWithin >= 1)) throw new TypeError(`refreshWithin must be >= 1, got ${refreshWithin}`);
+    if (!(refreshBudget > 0 && refreshBudget <= 1)) throw new TypeError(`refreshBudget must be in (0, 1], got ${refreshBudget}`);
     this.#minExploreItems = minExploreItems;
     this.#splitGain = splitGain;
     this.#minSplitItems = minSplitItems;
@@ -160,6 +177,7 @@ export class CostModelStrategy implements RoutingStrategy {
     this.#refreshGap = refreshFirst;
     this.#untilRefresh = refreshFirst;
     this.#refreshWithin = refreshWithin;
+    this.#refreshBudget = refreshBudget;
     if (!(exploreWithin >= 1)) throw new TypeError(`exploreWithin must be >= 1, got ${exploreWithin}`);
     this.#exploreWithin = exploreWithin;
   }
@@ -189,9 +207,11 @@ export class CostModelStrategy implements RoutingStrategy {
     this.store.observe(sample.kernel, sample.device, sample.work, sample.durationMs);
     if (sample.kernel !== this.kernel) return;
     const surprise = this.#checkSurprise(sample);
-    if (this.#refreshing === sample.device) {
+    const refreshing = this.#refreshing;
+    if (refreshing?.device === sample.device) {
       this.#refreshing = undefined;
-      this.#refreshGap = surprise ? this.#refreshFirst : Math.min(2 * this.#refreshGap, this.#refreshEvery);
+      const longest = Math.max(this.#refreshEvery, Math.ceil((refreshing.cost - 1) / this.#refreshBudget));
+      this.#refreshGap = surprise ? this.#refreshFirst : Math.min(2 * this.#refreshGap, longest);
       this.#untilRefresh = this.#refreshGap;
     }
   }
@@ -420,7 +440,7 @@ export class CostModelStrategy implements RoutingStrategy {
     if (this.#refreshEvery === 0 || --this.#untilRefresh > 0) return false;
     this.#untilRefresh = this.#refreshGap;
     if (!(otherMs <= this.#refreshWithin * bestMs)) return false;
-    this.#refreshing = other;
+    this.#refreshing = { device: other, cost: otherMs / bestMs };
     return true;
   }
 }
