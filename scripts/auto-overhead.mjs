@@ -2,7 +2,8 @@
 // pool executors behind schedulers whose strategies differ only in decide or observe.
 // Run after `supervm calibrate` (the cost-model variants load its models). With an older
 // build's index.js, its scheduler and cost model drive the same executors too (before / after).
-// Prints one JSON object.
+// Prints one JSON object: per variant the median and mean ms (a refresh on the slower device moves
+// the mean, not the median), and where its batches ran.
 // Usage: [SPLITS=0.7,0.85] node scripts/auto-overhead.mjs [rounds] [old-build/dist/src/index.js]
 import { CostModelStrategy, HybridScheduler, ThresholdStrategy } from '@supervm/gpu-executor';
 import { sha256Setup } from './sha256-10k-setup.mjs';
@@ -72,6 +73,6 @@ for (let r = 0; r < rounds + 10; r++) {
   }
 }
 const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
-console.log(JSON.stringify({ rounds, variants: names.map((name) => ({ name, medianMs: +q(times[name], 0.5).toFixed(4), p10Ms: +q(times[name], 0.1).toFixed(4), innerMedianMs: +q(inner[name], 0.5).toFixed(4), routes: routes[name] })) }, null, 1));
+console.log(JSON.stringify({ rounds, variants: names.map((name) => ({ name, medianMs: +q(times[name], 0.5).toFixed(4), meanMs: +(times[name].reduce((a, b) => a + b, 0) / times[name].length).toFixed(4), p10Ms: +q(times[name], 0.1).toFixed(4), innerMedianMs: +q(inner[name], 0.5).toFixed(4), routes: routes[name] })) }, null, 1));
 for (const s of Object.values(schedulers)) await s.close();
 await runtime.close();
