@@ -38,8 +38,8 @@ export interface CostModelStrategyOptions {
    * loser keeps running as predicted: a refresh of a device predicted r times
    * the winner costs r - 1 winner batches, so the gap may grow past
    * `refreshEvery` to (r - 1) / refreshBudget decisions. On the H100 the pool
-   * ran SHA-256 10K at ~2.5x the GPU's time, and a refresh every 32 batches
-   * cost ~4.5 % of the GPU's throughput. Default 0.02.
+   * ran SHA-256 10K at 2.3-2.7x the GPU's time: refreshed every 32 batches,
+   * that is ~1.5 / 32 = ~4.5 % of the GPU's time. Default 0.02.
    */
   refreshBudget?: number;
   /**
