@@ -78,8 +78,15 @@ describe('bench statistics', () => {
     const r = await interleavedRegret(fns, auto, 6, () => collected++, () => clock);
     assert.equal(r.rounds, 6);
     assert.equal(collected, 18);
-    assert.deepEqual(order.slice(0, 6), ['pool', 'gpu', 'auto', 'gpu', 'auto', 'pool']);
-    for (const name of ['pool', 'gpu', 'auto']) assert.equal(order.filter((n) => n === name).length, 6);
+    // Six rounds are every order of the three cases once: within rounds, each case ran right after each other one twice.
+    const rounds = Array.from({ length: 6 }, (_, k) => order.slice(3 * k, 3 * k + 3).join(','));
+    assert.equal(new Set(rounds).size, 6, rounds.join(' | '));
+    const after = new Map<string, number>();
+    for (const round of rounds) {
+      const [a, b, c] = round.split(',');
+      for (const pair of [`${a}>${b}`, `${b}>${c}`]) after.set(pair, (after.get(pair) ?? 0) + 1);
+    }
+    assert.deepEqual([...after.values()], [2, 2, 2, 2, 2, 2]);
     assert.deepEqual(r.medianMs, { pool: 3, gpu: 1, auto: 1 });
     assert.equal(r.best, 'gpu');
     assert.equal(r.regret, 1);
@@ -99,6 +106,11 @@ describe('bench statistics', () => {
     const medians = await mediansInTurns(cases, 5, undefined, () => clock);
     assert.deepEqual(order.slice(0, 4), ['cpu-1t', 'cpu-pool', 'cpu-pool', 'cpu-1t']);
     assert.deepEqual(medians, { 'cpu-1t': 20, 'cpu-pool': 1 });
+    // Six cases: rotated, each once a round.
+    const six = new Map(Array.from({ length: 6 }, (_, i) => [`c${i}`, async () => void order.push(`c${i}`)] as const));
+    order.length = 0;
+    await mediansInTurns(six, 2, undefined, () => clock);
+    assert.deepEqual(order, ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c1', 'c2', 'c3', 'c4', 'c5', 'c0']);
     await assert.rejects(mediansInTurns(new Map(), 3), /at least one case/);
     await assert.rejects(mediansInTurns(cases, 1.5), /rounds must be an integer/);
   });

@@ -12,14 +12,37 @@ export interface InterleavedRegret {
   regret: number;
 }
 
+/** Every order of `n` items (Heap's algorithm), as index lists. */
+function permutations(n: number): number[][] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  const out = [a.slice()];
+  const c = new Array<number>(n).fill(0);
+  for (let i = 1; i < n; ) {
+    if (c[i]! < i) {
+      const j = i % 2 === 0 ? 0 : c[i]!;
+      [a[j], a[i]] = [a[i]!, a[j]!];
+      out.push(a.slice());
+      c[i]!++;
+      i = 1;
+    } else {
+      c[i] = 0;
+      i++;
+    }
+  }
+  return out;
+}
+
 /**
- * Runs every case once per round, `rounds` times, in an order rotated from
- * round to round, and gives each case's median ms. Cases timed one after
- * another, minutes apart, see the machine differently (on the H100 VM the same
- * GPU batch had a 6.1 ms median as its own case and 4.4 ms inside `auto`, and
- * one thread's SHA-256 10K ran 7.7 ms in one bench and 14.9 ms in the next),
- * which a ratio of separate medians charges to whichever case ran at the bad
- * moment.
+ * Runs every case once per round, `rounds` times, and gives each case's median
+ * ms. Cases timed one after another, minutes apart, see the machine differently
+ * (on the H100 VM the same GPU batch had a 6.1 ms median as its own case and
+ * 4.4 ms inside `auto`, and one thread's SHA-256 10K ran 7.7 ms in one bench
+ * and 14.9 ms in the next), which a ratio of separate medians charges to
+ * whichever case ran at the bad moment. Rounds go through every order of the
+ * cases in turn (up to 5 cases; more are rotated), so each follows each other
+ * equally often: a case that always ran right after the same other one paid
+ * for what that one left behind (on the H100, a GPU batch after pool batches
+ * read ~25 us slower).
  */
 export async function mediansInTurns(
   cases: ReadonlyMap<string, () => Promise<unknown>>,
@@ -30,10 +53,12 @@ export async function mediansInTurns(
   if (cases.size === 0) throw new RangeError('mediansInTurns needs at least one case');
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be an integer >= 1, got ${rounds}`);
   const list = [...cases];
+  const n = list.length;
+  const orders = n <= 5 ? permutations(n) : list.map((_, r) => list.map((_, i) => (r + i) % n));
   const samples = new Map<string, number[]>(list.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < list.length; i++) {
-      const [name, fn] = list[(r + i) % list.length]!;
+    for (const index of orders[r % orders.length]!) {
+      const [name, fn] = list[index]!;
       beforeEach?.();
       const t = now();
       await fn();
