@@ -40,9 +40,10 @@ function permutations(n: number): number[][] {
  * and 14.9 ms in the next), which a ratio of separate medians charges to
  * whichever case ran at the bad moment. Rounds go through every order of the
  * cases in turn (up to 5 cases; more are rotated), so each follows each other
- * equally often: a case that always ran right after the same other one paid
- * for what that one left behind (on the H100, a GPU batch after pool batches
- * read ~25 us slower).
+ * equally often: a case that always runs right after the same other one pays
+ * for what that one leaves behind (on the H100, a GPU variant of
+ * `auto-overhead.mjs` that always followed one running a quarter of its
+ * batches on the pool read ~25 us slower than its peers).
  */
 export async function mediansInTurns(
   cases: ReadonlyMap<string, () => Promise<unknown>>,
