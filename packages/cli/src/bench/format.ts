@@ -25,6 +25,9 @@ export const fmtRate = (r: number | null | undefined): string => scaled(r, '/s')
 /** Bytes per second: `1.23 GB/s`. */
 export const fmtBytes = (r: number | null | undefined): string => scaled(r, 'B/s');
 /** A ratio: `1.23x`. */
+/** A fraction as a whole percentage: 0.853 -> `85%`. */
+export const fmtPct = (fraction: number): string => `${(fraction * 100).toFixed(0)}%`;
+
 export const fmtX = (x: number | null | undefined): string => (finite(x) ? `${x >= 100 ? x.toFixed(0) : x.toFixed(2)}x` : '-');
 
 /** `upload/compute/download` ms of a GPU row. */

@@ -1,4 +1,4 @@
-import { ROW_HEADER, fmtMs, fmtRate, fmtSize, fmtX, gpuLine, groups, machineLine, markdownTable, packagesLine, rowCells, transferTable } from './format.js';
+import { ROW_HEADER, fmtMs, fmtPct, fmtRate, fmtSize, fmtX, gpuLine, groups, machineLine, markdownTable, packagesLine, rowCells, transferTable } from './format.js';
 import type { BenchReport, BenchRow } from './schema.js';
 
 /** The phase 13 report's promised table (docs seed): ms for single thread, rayon on 8 cores, GPU. */
@@ -9,8 +9,6 @@ export const SEED_TABLE = [
 ] as const;
 
 const DEVICE_CASE_NAMES = new Set(['cpu-1t', 'cpu-pool', 'gpu', 'auto', 'co-exec']);
-
-const pctOf = (share: number): string => `${(share * 100).toFixed(0)}%`;
 
 function cell(row: BenchRow | undefined): string {
   if (!row) return 'not run';
@@ -89,7 +87,7 @@ export function markdown(report: BenchReport): string {
   if (pools.length > 0) {
     const scaling = report.parallelScaling;
     const machine = scaling ? ` Plain arithmetic on ${scaling.threads} threads ran ${fmtX(scaling.start)} and ${fmtX(scaling.end)} one thread's rate at the start and end of the run.` : '';
-    out.push('', `Pool efficiency (cpu-pool over cpu-1t x threads): ${pools.map((r) => `${r.kernel} ${fmtSize(r.size)} ${pctOf(r.poolEfficiency!.value)}${r.poolEfficiency!.inTurns ? ` (${pctOf(r.poolEfficiency!.inTurns.value)} in turns)` : ''}`).join(', ')}.${machine}`);
+    out.push('', `Pool efficiency (cpu-pool over cpu-1t x threads): ${pools.map((r) => `${r.kernel} ${fmtSize(r.size)} ${fmtPct(r.poolEfficiency!.value)}${r.poolEfficiency!.inTurns ? ` (${fmtPct(r.poolEfficiency!.inTurns.value)} in turns)` : ''}`).join(', ')}.${machine}`);
   }
   return out.join('\n') + '\n';
 }

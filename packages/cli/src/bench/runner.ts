@@ -15,7 +15,7 @@ import {
 import { benchMachine, describeGpu } from './environment.js';
 import { PeerPool, type BenchKernel } from './kernels.js';
 import { BENCH_SCHEMA_VERSION, DEVICE_CASES, type BenchReport, type BenchRow } from './schema.js';
-import { fmtMs } from './format.js';
+import { fmtMs, fmtPct } from './format.js';
 import { interleavedRegret, mediansInTurns, regretRounds } from './regret.js';
 import { collectGarbage, measure, median, planRuns, settle } from './stats.js';
 
@@ -416,7 +416,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           const why = noSplit === byThroughputs ? 'the cost models give no split' : noSplit === 0 ? 'no trusted cost models' : `no trusted cost models, or no split by them in ${noSplit}`;
           const basis = costModel === undefined ? ' (throughputs)' : byThroughputs === 0 ? ' (cost models, by part times)' : ` (throughputs${byModels > 0 ? ` in ${byThroughputs} of ${shares.length} batches` : ''}: ${why})`;
           const range = shares.length > 1 && Math.max(...shares) - Math.min(...shares) > 0.0005 ? `, ${pct(Math.min(...shares))}-${pct(Math.max(...shares))}` : '';
-          const share = `gpu share ${pct(gpuShare)}${range}${basis}${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''}${hostBusy > 0 ? ` (pool ${(hostBusy * 100).toFixed(0)}% busy packing for the GPU)` : ''}`;
+          const share = `gpu share ${pct(gpuShare)}${range}${basis}${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''}${hostBusy > 0 ? ` (pool ${fmtPct(hostBusy)} busy packing for the GPU)` : ''}`;
           const inTurns = row.coexec.inTurns ? ` (${row.coexec.inTurns.efficiency.toFixed(2)} in turns)` : '';
           row.note = [share, `${efficiency.toFixed(2)}${inTurns} of cpu-pool + gpu throughput`, software ? 'the software GPU shares the CPU cores' : '', row.note].filter(Boolean).join('; ');
         }
@@ -441,9 +441,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         if (poolTurns) {
           const inTurns = poolTurns.oneThreadMs / (poolTurns.poolMs * runtime.pool.threads);
           pool.poolEfficiency.inTurns = { ...poolTurns, value: inTurns };
-          turns = ` (${(inTurns * 100).toFixed(0)}% in turns)`;
+          turns = ` (${fmtPct(inTurns)} in turns)`;
         }
-        pool.note = [`${(value * 100).toFixed(0)}% of ${runtime.pool.threads} x cpu-1t${basis}${turns}`, pool.note].filter(Boolean).join('; ');
+        pool.note = [`${fmtPct(value)} of ${runtime.pool.threads} x cpu-1t${basis}${turns}`, pool.note].filter(Boolean).join('; ');
       }
       const order = (r: BenchRow): number => {
         const i = (DEVICE_CASES as readonly string[]).indexOf(r.case);

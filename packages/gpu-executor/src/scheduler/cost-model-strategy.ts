@@ -384,7 +384,7 @@ export class CostModelStrategy implements RoutingStrategy {
   /** A rough finish time from a trusted model, else the nearest sample scaled linearly. */
   #estimate(kernel: string, device: DeviceKind, work: number, queued: number): number | undefined {
     const model = this.store.model(kernel, device);
-    if (model !== undefined) return (queued > 0 ? predict(model, queued) : 0) + predict(model, work);
+    if (model !== undefined) return waitOn(model, queued) + predict(model, work);
     const s = this.store.nearest(kernel, device, work);
     if (s === undefined) return undefined;
     const perUnit = s.ms / Math.max(s.work, 1);
