@@ -1,34 +1,32 @@
-// Where co-execution of Ed25519 loses against cpu-pool + gpu: each part's finish
-// time within split batches, at several GPU shares, with the CPU part leaving a
-// core to the GPU's driving thread (as the scheduler does) and on every core
-// (as it did before). Prints one JSON object.
-// Usage: node scripts/coexec-parts.mjs [items] [rounds] [reverse]
+// Where co-execution of Ed25519 loses against cpu-pool + gpu: split batches at
+// fixed GPU shares with the CPU part capped at several worker counts, every case
+// in turns with the GPU alone (so all see the same clocks), and each part's
+// finish time. Answers: how much later does the GPU part finish beside N busy
+// workers, and which CPU part ends last. Prints one JSON object.
+// With OLD=<other build's dist/src/index.js> and after `supervm calibrate`, two more cases split by
+// the cost models of this build and of the other (as the bench's co-exec row splits), for a
+// before / after in one run.
+// Usage: [OLD=...] node scripts/coexec-parts.mjs [items] [rounds] [shares, e.g. 0.985,0.99,0.995] [caps, e.g. 15,14,12,8]
+import * as thisBuild from '@supervm/gpu-executor';
 import { HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { ed25519Kernel as kernel } from '@supervm/gpu-executor/kernels';
+import { mediansInTurns } from '../packages/cli/dist/src/bench/regret.js';
 import { signedBatch } from './ed25519-batch.mjs';
 
 const items = Number(process.argv[2] ?? 65536);
-const rounds = Number(process.argv[3] ?? 9);
-const input = shareColumns(signedBatch(items, { corruptEvery: 16 }));
+const rounds = Number(process.argv[3] ?? 30);
+const shares = (process.argv[4] ?? '0.985,0.99,0.995').split(',').map(Number);
 const runtime = new Runtime();
 await runtime.info();
+const threads = runtime.pool.threads;
+const caps = (process.argv[5] ?? `${threads - 1},${threads - 2},${threads - 4},${threads >> 1}`).split(',').map(Number);
+const input = shareColumns(signedBatch(items, { corruptEvery: 16 }));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const gpu = new WebGpuExecutor(kernel, { devices: runtime.devices, hostPool: runtime.pool });
 const pool = new ParallelCpuExecutor(kernel, { pool: runtime.pool });
-const variants = { 'one core left': true, 'every core': false };
 
-async function timeOf(fn, n) {
-  const ms = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    ms.push(performance.now() - t);
-  }
-  return median(ms);
-}
-
-// An executor that records when its part of a split batch finished; `reserve` false drops the scheduler's thread cap.
-function timed(inner, ends, reserve = true) {
+// An executor that records when its part of a split batch ended, and runs the CPU part on `cap` workers.
+function timed(inner, ends, cap) {
   return {
     deviceKind: inner.deviceKind,
     backend: inner.backend,
@@ -38,7 +36,7 @@ function timed(inner, ends, reserve = true) {
     createOutput: (n) => inner.createOutput?.(n) ?? kernel.createOutput(n),
     execute: (i, o) => inner.execute(i, o),
     async executeInto(i, out, o) {
-      const stats = await inner.executeInto(i, out, reserve ? o : { ...o, maxThreads: undefined });
+      const stats = await inner.executeInto(i, out, cap === undefined ? o : { ...o, maxThreads: cap });
       ends[inner.deviceKind] = performance.now();
       return stats;
     },
@@ -46,35 +44,82 @@ function timed(inner, ends, reserve = true) {
   };
 }
 
-await timeOf(() => gpu.execute(input), 3);
-const gpuMs = await timeOf(() => gpu.execute(input), rounds);
-const poolMs = await timeOf(() => pool.execute(input), 2);
-const report = { items, rounds, gpuMs, poolMs, sumRate: items / gpuMs + items / poolMs, runs: [] };
-const equalShare = poolMs / (poolMs + gpuMs);
-// A third argument `reverse` runs the part sizes in the other order (order effects).
-const order = process.argv[4] === 'reverse' ? Object.entries(variants).reverse() : Object.entries(variants);
-for (const [name, reserve] of order) {
-  for (const share of [equalShare, 0.985, 0.99, 0.995]) {
+const cases = new Map([['gpu', () => gpu.execute(input)]]);
+const partEnds = new Map();
+for (const cap of caps) {
+  for (const share of shares) {
+    const name = `${cap} workers, gpu ${share}`;
     const ends = {};
+    const log = { cpu: [], gpu: [] };
+    partEnds.set(name, log);
     const strategy = { name: 'split', decide: () => ({ device: 'split', gpuShare: share, reason: 'fixed' }) };
-    const scheduler = new HybridScheduler(timed(pool, ends, reserve), timed(gpu, ends), { strategy });
-    const total = [];
-    const cpuEnd = [];
-    const gpuEnd = [];
-    const uploadMs = [];
-    for (let r = 0; r < rounds + 2; r++) {
+    const scheduler = new HybridScheduler(timed(pool, ends, cap), timed(gpu, ends), { strategy });
+    cases.set(name, async () => {
       const t = performance.now();
-      const { stats } = await scheduler.execute(input);
-      if (r < 2) continue;
-      total.push(performance.now() - t);
-      cpuEnd.push(ends.cpu - t);
-      gpuEnd.push(ends.gpu - t);
-      uploadMs.push(stats.gpu?.uploadMs ?? NaN);
-    }
-    const ms = median(total);
-    const round2 = (xs) => xs.map((x) => +x.toFixed(2));
-    report.runs.push({ cpu: name, gpuShare: +share.toFixed(4), ms, cpuEndMs: median(cpuEnd), gpuEndMs: median(gpuEnd), efficiency: items / ms / report.sumRate, totalMs: round2(total), gpuUploadMs: round2(uploadMs) });
+      await scheduler.execute(input);
+      log.cpu.push(ends.cpu - t);
+      log.gpu.push(ends.gpu - t);
+    });
   }
+}
+// The bench's co-exec split: each batch cut where the build's cost models (calibrated, then fed each split's parts) put it.
+const builds = [['this build', thisBuild]];
+if (process.env.OLD) builds.push(['old build', await import(new URL(process.env.OLD, `file://${process.cwd()}/`).href)]);
+const modelShares = {};
+for (const [label, build] of builds) {
+  const store = new build.ModelStore();
+  store.load();
+  if (runtime.devices?.context?.adapter) store.setGpu(runtime.devices.context.adapter);
+  const model = new build.CostModelStrategy(kernel, { store });
+  const name = `cost-model split, ${label}`;
+  const ends = {};
+  const log = { cpu: [], gpu: [] };
+  partEnds.set(name, log);
+  modelShares[name] = [];
+  const strategy = {
+    name: 'split',
+    decide: (ctx) => {
+      const gpuShare = model.splitFor(ctx)?.gpuShare ?? 0.99;
+      modelShares[name].push(gpuShare);
+      return { device: 'split', gpuShare, reason: 'bench' };
+    },
+    observeSplit: (sample) => model.observeSplit(sample),
+  };
+  const scheduler = new build.HybridScheduler(timed(pool, ends), timed(gpu, ends), { strategy });
+  cases.set(name, async () => {
+    const t = performance.now();
+    await scheduler.execute(input);
+    log.cpu.push(ends.cpu - t);
+    log.gpu.push(ends.gpu - t);
+  });
+}
+// Warm every path (JIT, pipelines, the pool's kernels) before timing.
+for (const fn of cases.values()) await fn();
+for (const log of partEnds.values()) (log.cpu.length = 0), (log.gpu.length = 0);
+const ms = await mediansInTurns(cases, rounds);
+const gpuMs = ms['gpu'];
+const poolRuns = [];
+for (let i = 0; i < 3; i++) {
+  const t = performance.now();
+  await pool.execute(input);
+  poolRuns.push(performance.now() - t);
+}
+const poolMs = median(poolRuns);
+const sumRate = items / gpuMs + items / poolMs;
+const report = { items, rounds, threads, gpuMs, poolMs, sumRate, runs: [] };
+for (const [name, log] of partEnds) {
+  const cpuLast = log.cpu.filter((c, i) => c > log.gpu[i]).length;
+  report.runs.push({
+    case: name,
+    ms: ms[name],
+    overGpu: +(ms[name] / gpuMs).toFixed(4),
+    efficiency: +(items / ms[name] / sumRate).toFixed(4),
+    cpuEndMs: +median(log.cpu).toFixed(3),
+    gpuEndMs: +median(log.gpu).toFixed(3),
+    gpuPartOverGpu: +(median(log.gpu) / gpuMs).toFixed(4),
+    cpuLast: `${cpuLast} of ${log.cpu.length}`,
+    ...(modelShares[name] ? { gpuShare: +median(modelShares[name]).toFixed(4), shares: `${Math.min(...modelShares[name]).toFixed(4)}-${Math.max(...modelShares[name]).toFixed(4)}` } : {}),
+  });
 }
 console.log(JSON.stringify(report, null, 1));
 await gpu.close();

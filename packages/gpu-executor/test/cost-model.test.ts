@@ -670,7 +670,7 @@ describe('split batches that run slower than predicted', () => {
     };
     const before = strategy.decide(ctx);
     observe(10);
-    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1 });
+    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1, sigma: undefined });
     assert.deepEqual(strategy.decide(ctx), before);
     observe(1);
     observe(1.5);
@@ -699,7 +699,8 @@ describe('split batches that run slower than predicted', () => {
       const parts = { cpu: { items: cpuWork, work: cpuWork, durationMs: cpuReal(cpuWork) }, gpu: { items: gpuWork, work: gpuWork, durationMs: gpuReal(gpuWork) } };
       strategy.observeSplit({ kernel: 'k', items: ctx10k.items, work: ctx10k.work, gpuShare: split.gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
     }
-    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1 });
+    // Six splits whose parts kept the same ratios: no scatter between them.
+    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1, sigma: 0 });
     // The GPU's parts taught its model near their work; and with the factors at 1, the GPU alone finishes
     // first (with the GPU's factor at its parts' 0.6, the split was predicted 0.5 ms and chosen).
     const predicted = strategy.predict('gpu', gpuWork)!;

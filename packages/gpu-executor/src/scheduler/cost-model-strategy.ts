@@ -2,6 +2,7 @@ import type { CostHint } from '../kernels/kernel.js';
 import type { DeviceKind } from '../types.js';
 import { predict, scaled, type FittedModel, type PowerModel } from './cost-fit.js';
 import { ModelStore, bucketOf } from './model-store.js';
+import { SplitSpread } from './split-hedge.js';
 import type { RoutingContext, RoutingDecision, RoutingSample, SplitSample, RoutingStrategy } from './strategy.js';
 
 export interface CostModelStrategyOptions {
@@ -143,6 +144,8 @@ export class CostModelStrategy implements RoutingStrategy {
    * together, and splitting stops where it does not pay.
    */
   readonly #partRatios = { cpu: [1, 1, 1], gpu: [1, 1, 1] };
+  /** How the two parts' ratios scatter against each other: the slower device's part is sized below equal finish by it. */
+  readonly #spread = new SplitSpread();
   /** The last decision by the models, reused for the next batches of its bucket (see MEMO_USES). */
   #memo: Memo | undefined;
 
@@ -230,6 +233,7 @@ export class CostModelStrategy implements RoutingStrategy {
     if (sample.parts !== undefined) {
       // Each part against its device's model near the part's own work, as #solveSplit predicts it, after
       // the work queued ahead of it: a wait behind other batches is not the part running slow.
+      const ratios = { cpu: 0, gpu: 0 };
       for (const device of ['cpu', 'gpu'] as const) {
         const part = sample.parts[device];
         const predicted = part.items > 0 ? this.store.predict(sample.kernel, device, part.work) : undefined;
@@ -241,7 +245,9 @@ export class CostModelStrategy implements RoutingStrategy {
         // sample of the device (an upper bound on its time alone), not a split that pays.
         if (ratio < 1 && queued === 0) this.store.observe(sample.kernel, device, part.work, part.durationMs);
         this.#addPartRatio(device, ratio);
+        ratios[device] = ratio;
       }
+      this.#spread.add(ratios.cpu, ratios.gpu);
     } else if (sample.predictedMs !== undefined && sample.predictedMs > 0) {
       // Only the whole batch is known: its ratio to the (already scaled) prediction, on both parts.
       const ratio = sample.durationMs / sample.predictedMs;
@@ -264,9 +270,13 @@ export class CostModelStrategy implements RoutingStrategy {
     return Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
   }
 
-  /** How much slower each device's part of split batches ran than its model predicted (1 = as predicted). */
-  get splitFactors(): { readonly cpu: number; readonly gpu: number } {
-    return { cpu: this.#partFactor('cpu'), gpu: this.#partFactor('gpu') };
+  /**
+   * How much slower each device's part of split batches ran than its model predicted (1 = as predicted),
+   * and how much the two scatter against each other (`sigma` of ln(cpu ratio / gpu ratio); undefined
+   * before a few splits), which sizes the slower device's part below equal finish.
+   */
+  get splitFactors(): { readonly cpu: number; readonly gpu: number; readonly sigma: number | undefined } {
+    return { cpu: this.#partFactor('cpu'), gpu: this.#partFactor('gpu'), sigma: this.#spread.sigma };
   }
 
   /**
@@ -299,7 +309,13 @@ export class CostModelStrategy implements RoutingStrategy {
   }
 
   #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, waitCpu: number, waitGpu: number): ReturnType<typeof splitShare> {
-    return splitShare(scaled(cpu, this.#partFactor('cpu')), scaled(gpu, this.#partFactor('gpu')), work, waitCpu, waitGpu);
+    const cpuScaled = scaled(cpu, this.#partFactor('cpu'));
+    const gpuScaled = scaled(gpu, this.#partFactor('gpu'));
+    // The CPU's share of the two devices' throughput on this batch sets how late its part may run (split-hedge.ts).
+    const cpuAlone = predict(cpuScaled, work);
+    const gpuAlone = predict(gpuScaled, work);
+    const hedge = this.#spread.cpuFactor(gpuAlone / (cpuAlone + gpuAlone));
+    return splitShare(scaled(cpuScaled, hedge), gpuScaled, work, waitCpu, waitGpu);
   }
 
   /** Loads the store's file (see `ModelStore.load`). */
@@ -420,7 +436,7 @@ export class CostModelStrategy implements RoutingStrategy {
           device: 'split',
           gpuShare: split.gpuShare,
           predictedMs: split.finishMs,
-          reason: `split ${(split.gpuShare * 100).toFixed(1)} % to gpu: ${ms(split.finishMs)} ms (parts as observed: cpu x${this.#partFactor('cpu').toFixed(2)}, gpu x${this.#partFactor('gpu').toFixed(2)}) vs ${predicted}`,
+          reason: `split ${(split.gpuShare * 100).toFixed(1)} % to gpu: ${ms(split.finishMs)} ms (parts as observed: cpu x${this.#partFactor('cpu').toFixed(2)}, gpu x${this.#partFactor('gpu').toFixed(2)}, spread ${(this.#spread.sigma ?? 0).toFixed(2)}) vs ${predicted}`,
         };
       }
     }
