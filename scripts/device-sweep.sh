@@ -3,11 +3,11 @@
 # Run through the device tool after `bash ../shared/gpu/device-prepare.sh`:
 #   carry [".device"], command: bash .device/run.sh bash scripts/device-sweep.sh
 # Writes everything under $OUT (or ./bench-results) and prints a short summary last.
-# SWEEP_STEPS picks steps (default all): tests smt pool ab overheads transfers sched calibrate bench runtime phases.
+# SWEEP_STEPS picks steps (default all): tests smt pool ab overheads transfers sched calibrate coexec jit bench runtime phases.
 # "ab" compares the pool and the cost model with an older build copied to node_modules/.old-dist
 # (cp -r packages/gpu-executor/{dist,package.json} node_modules/.old-dist/ before the change).
 set -uo pipefail
-steps=" ${SWEEP_STEPS:-tests smt pool overheads transfers sched calibrate bench runtime phases} "
+steps=" ${SWEEP_STEPS:-tests smt pool overheads transfers sched calibrate coexec jit bench runtime phases} "
 want() { [[ "$steps" == *" $1 "* ]]; }
 final=${OUT:-bench-results}
 out=$(mktemp -d)
@@ -64,6 +64,20 @@ if want sched; then
   timeout 90 node scripts/path-split.mjs 300 $old > "$out/path-split.json" 2> "$out/path-split.err"
 fi
 
+if want coexec; then
+  # After calibrate: the cost-model cases split by the fitted models.
+  step "co-execution of Ed25519 64K: fixed shares, thread caps, either part first, the cost models' hedged split (and an older build's, from .old-dist), all in turns with the GPU alone"
+  old=$([ -f node_modules/.old-dist/dist/src/index.js ] && echo node_modules/.old-dist/dist/src/index.js)
+  OLD=$old timeout 100 node scripts/coexec-parts.mjs 65536 30 > "$out/coexec-parts.json" 2> "$out/coexec-parts.err"
+fi
+
+if want jit; then
+  step "is the input check (sha256 validate) optimized the same on auto's path as on the executor's? (V8 opt/deopt trace)"
+  for way in gpu auto; do
+    timeout 30 node --trace-opt --trace-deopt scripts/batch-loop.mjs $way 1500 2>&1 | grep -E "validate|medianMs" | head -80 > "$out/jit-$way.txt"
+  done
+fi
+
 if want transfers; then
   step "measureGpu as supervm bench takes it (transfers by size, tiny round trip, resident vector add), glibc's default and a 4 MiB non-temporal threshold"
   timeout 90 node scripts/transfers.mjs > "$out/transfers.json" 2> "$out/transfers.err"
@@ -112,6 +126,8 @@ node -e 'const r = require(process.argv[1]); console.log(r.glibcTunables); for (
 node -e 'const r = require(process.argv[1]); for (const c of r.cases) console.log(c.kernel, c.items, "decide", c.decideUs, "us", JSON.stringify(c.variants.map((v) => [v.name, v.medianMs])))' "$out/sched-overhead.json"
 cat "$out/auto-overhead.json" 2>/dev/null; echo; cat "$out/pool-ab.json" 2>/dev/null; echo; node -e 'const r = require(process.argv[1]); console.log("cost model", JSON.stringify(r.results), r.ratio)' "$out/cost-model-overhead.json"
 cat "$out/bench.txt"
+node -e 'const r = require(process.argv[1]); console.log("coexec-parts gpu", r.gpuMs, "pool", r.poolMs); for (const x of r.runs) console.log(JSON.stringify(x))' "$out/coexec-parts.json" 2>/dev/null
+head -n 20 "$out/jit-gpu.txt" "$out/jit-auto.txt" 2>/dev/null
 cut -c1-400 "$out/block-stm.jsonl"
 cut -c1-600 "$out/run.jsonl"
 tail -n 5 "$out/bench.err" "$out/run.err" "$out/block-stm.err" "$out/gpu-phases.err" "$out/overheads.err" 2>/dev/null
