@@ -6,7 +6,7 @@ import { SplitSpread, probit } from '../src/scheduler/split-hedge.js';
 
 describe('probit (inverse standard normal CDF)', () => {
   test('matches the standard normal quantiles', () => {
-    // Quantiles of N(0, 1) to 6 decimals (e.g. Abramowitz & Stegun table 26.5).
+    // Quantiles of N(0, 1), to 6 decimals as printed in standard normal tables.
     const table: [number, number][] = [
       [0.5, 0],
       [0.9, 1.281552],
