@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
 import { Runtime } from '../src/runtime.js';
-import { crossover, fitPowerModel, predict, type PowerModel } from '../src/scheduler/cost-fit.js';
+import { crossover, fitPowerModel, marginal, predict, type PowerModel } from '../src/scheduler/cost-fit.js';
 import { CostModelStrategy, splitShare, type CostModelStrategyOptions } from '../src/scheduler/cost-model-strategy.js';
 import { ModelStore, defaultModelPath, machineFingerprint } from '../src/scheduler/model-store.js';
 import type { RoutingContext } from '../src/scheduler/strategy.js';
@@ -81,6 +81,21 @@ function routeBatches(s: CostModelStrategy, from: number, to: number, msPerUnit:
 }
 
 describe('the power-law fit', () => {
+  test('marginal is the slope of predict, without the fixed cost', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 1e-6, max: 10, noNaN: true }), fc.double({ min: 0.25, max: 1.25, noNaN: true }), fc.double({ min: 0, max: 100, noNaN: true }), fc.integer({ min: 10, max: 1 << 24 }), (a, b, c, w) => {
+        const model = { a, b, c };
+        // Central difference of the curve without its fixed cost (a large c would drown the step in rounding).
+        const h = w * 1e-4;
+        const curve = { a, b, c: 0 };
+        const slope = (predict(curve, w + h) - predict(curve, w - h)) / (2 * h);
+        assert.ok(Math.abs(marginal(model, w) - slope) <= 1e-6 * slope, `${marginal(model, w)} against ${slope}`);
+        assert.equal(marginal(model, w), marginal(curve, w));
+      }),
+    );
+    assert.equal(marginal({ a: 2, b: 1, c: 5 }, 1000), 2);
+  });
+
   test('recovers a, b and c from exact samples', () => {
     const model = { a: 0.002, b: 0.9, c: 0.5 };
     const fit = fitPowerModel([8, 64, 512, 4096, 32768, 262144].map((w) => ({ work: w, ms: predict(model, w) })))!;

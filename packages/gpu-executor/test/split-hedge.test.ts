@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CostModelStrategy } from '../src/scheduler/cost-model-strategy.js';
 import { SplitSpread, probit } from '../src/scheduler/split-hedge.js';
+import type { DeviceKind } from '../src/types.js';
 
 describe('probit (inverse standard normal CDF)', () => {
   test('matches the standard normal quantiles', () => {
@@ -126,5 +127,39 @@ describe('co-execution with a slow, noisy CPU part (the H100 Ed25519 64K shape)'
     // the late CPU parts cost more than the CPU adds.
     assert.ok(hedged.meanMs < gpuMs(65_536), `mean ${hedged.meanMs} ms against ${gpuMs(65_536)} for the gpu alone`);
     assert.ok(equal.meanMs > gpuMs(65_536), `mean ${equal.meanMs} ms at equal finish against ${gpuMs(65_536)} for the gpu alone`);
+  });
+});
+
+describe('the hedge in the cost model', () => {
+  test('weighs the devices by their time per unit of work at the cut: a fixed cost is paid either way', () => {
+    // CPU 10 us per unit; GPU 1 us per unit plus a 50 ms fixed cost. At the margin the CPU holds ~1/11 of the
+    // throughput; by the whole batch's times (1,000 against 150 ms) it would be 0.13.
+    const cpuMs = (w: number): number => w / 100;
+    const gpuMs = (w: number): number => 50 + w / 1000;
+    const strategy = new CostModelStrategy('k', { refreshEvery: 0 });
+    for (let w = 256; w <= 1 << 20; w *= 2) {
+      strategy.observe({ kernel: 'k', device: 'cpu', items: w, work: w, durationMs: cpuMs(w) });
+      strategy.observe({ kernel: 'k', device: 'gpu', items: w, work: w, durationMs: gpuMs(w) });
+    }
+    const ctx = { kernel: 'k', items: 100_000, work: 100_000, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    // Six splits whose CPU parts scatter (ratios 1, 1.1, 1.2: none quicker than its model, which would
+    // be stored as a sample of the CPU), GPU parts on time.
+    for (const r of [1, 1.1, 1.2, 1, 1.1, 1.2]) {
+      const { gpuShare } = strategy.splitFor(ctx)!;
+      const cpuWork = Math.round((1 - gpuShare) * ctx.work);
+      const parts = { cpu: { items: cpuWork, work: cpuWork, durationMs: r * cpuMs(cpuWork) }, gpu: { items: ctx.work - cpuWork, work: ctx.work - cpuWork, durationMs: gpuMs(ctx.work - cpuWork) } };
+      strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
+    }
+    const { cpu, gpu, sigma } = strategy.splitFactors;
+    assert.ok(sigma !== undefined && sigma > 0, String(sigma));
+    const { gpuShare } = strategy.splitFor(ctx)!;
+    const at = (device: DeviceKind, w: number): number => strategy.predict(device, w)! * (device === 'cpu' ? cpu : gpu);
+    // The GPU part's time over the CPU part's: the factor the CPU's curve was hedged by.
+    const hedge = at('gpu', gpuShare * ctx.work) / at('cpu', (1 - gpuShare) * ctx.work);
+    // Per unit at the margin, each device as its parts ran (the CPU's at 1.1x its model after these splits).
+    const cpuUnit = cpu / 100;
+    const gpuUnit = gpu / 1000;
+    const want = Math.exp(probit(1 - gpuUnit / (cpuUnit + gpuUnit)) * sigma);
+    assert.ok(Math.abs(hedge - want) < 1e-3 * want, `hedged by ${hedge}, want ${want} (by whole-batch times it would be ${Math.exp(probit(1 - gpuMs(1e5) / (gpuMs(1e5) + cpuMs(1e5))) * sigma)})`);
   });
 });

@@ -52,6 +52,11 @@ export function predict(model: PowerModel, work: number): number {
   return model.a * Math.pow(Math.max(work, 0), model.b) + model.c;
 }
 
+/** d time / d work at `work` (at least 1 unit: below 1 the curve's slope is no cost anyone pays): ms per work unit at the margin. */
+export function marginal(model: PowerModel, work: number): number {
+  return model.a * model.b * Math.pow(Math.max(work, 1), model.b - 1);
+}
+
 /** The model scaled by `k` (a * w^b + c, both terms): predicts k times the time. */
 export function scaled<M extends PowerModel>(model: M, k: number): M {
   return k === 1 ? model : { ...model, a: model.a * k, c: model.c * k };

@@ -1,6 +1,6 @@
 import type { CostHint } from '../kernels/kernel.js';
 import type { DeviceKind } from '../types.js';
-import { predict, scaled, type FittedModel, type PowerModel } from './cost-fit.js';
+import { marginal, predict, scaled, type FittedModel, type PowerModel } from './cost-fit.js';
 import { ModelStore, bucketOf } from './model-store.js';
 import { SplitSpread } from './split-hedge.js';
 import type { RoutingContext, RoutingDecision, RoutingSample, SplitSample, RoutingStrategy } from './strategy.js';
@@ -311,11 +311,14 @@ export class CostModelStrategy implements RoutingStrategy {
   #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, waitCpu: number, waitGpu: number): ReturnType<typeof splitShare> {
     const cpuScaled = scaled(cpu, this.#partFactor('cpu'));
     const gpuScaled = scaled(gpu, this.#partFactor('gpu'));
-    // The CPU's share of the two devices' throughput on this batch sets how late its part may run (split-hedge.ts).
-    const cpuAlone = predict(cpuScaled, work);
-    const gpuAlone = predict(gpuScaled, work);
-    const hedge = this.#spread.cpuFactor(gpuAlone / (cpuAlone + gpuAlone));
-    return splitShare(scaled(cpuScaled, hedge), gpuScaled, work, waitCpu, waitGpu);
+    const even = splitShare(cpuScaled, gpuScaled, work, waitCpu, waitGpu);
+    if (even === undefined || !this.#spread.sigma) return even;
+    // The CPU's share of the two devices' throughput at the cut (per unit of work moved across it) sets
+    // how often its part may end last (split-hedge.ts); a fixed cost is paid either way.
+    const cpuPerUnit = marginal(cpuScaled, (1 - even.gpuShare) * work);
+    const gpuPerUnit = marginal(gpuScaled, even.gpuShare * work);
+    const hedge = this.#spread.cpuFactor(gpuPerUnit / (cpuPerUnit + gpuPerUnit));
+    return hedge === 1 ? even : splitShare(scaled(cpuScaled, hedge), gpuScaled, work, waitCpu, waitGpu);
   }
 
   /** Loads the store's file (see `ModelStore.load`). */

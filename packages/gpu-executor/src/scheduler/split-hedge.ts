@@ -2,11 +2,12 @@
  * How far to shrink the slower device's part of a split batch below equal
  * finish, given how much the parts' times scatter.
  *
- * A split batch ends with its later part. Moving work from the GPU to the CPU
- * saves the GPU's per-item time G/n while the GPU part is the later one and
- * costs the CPU's C/n while the CPU part is, so the expected finish is least
- * where P(CPU part ends last) = G / (C + G): the CPU's share of the two
- * devices' throughput. Equal finish (1/2) is right only for equal devices. On
+ * A split batch ends with its later part. Moving a unit of work from the GPU
+ * to the CPU saves the GPU's time per unit at the cut (g) when the GPU part
+ * is the later one and costs the CPU's (c) when the CPU part is, so the
+ * expected finish is least where P(CPU part ends last) = g / (c + g): the
+ * CPU's share of the two devices' throughput at the margin. Equal finish
+ * (1/2) is right only for equal devices. On
  * the H100, Ed25519 64K splits ~98.5 % to the GPU: its ~1,000-item CPU part
  * should end last in ~1.5 % of batches; at equal finish it ended last in 14-30
  * of 51 (three machines), for a gain of at most 1.5 %. Hedged, in one run
