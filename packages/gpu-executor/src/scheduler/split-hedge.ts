@@ -7,12 +7,12 @@
  * is the later one and costs the CPU's (c) when the CPU part is, so the
  * expected finish is least where P(CPU part ends last) = g / (c + g): the
  * CPU's share of the two devices' throughput at the margin. Equal finish
- * (1/2) is right only for equal devices. On
- * the H100, Ed25519 64K splits ~98.5 % to the GPU: its ~1,000-item CPU part
- * should end last in ~1.5 % of batches; at equal finish it ended last in 14-30
- * of 51 (three machines), for a gain of at most 1.5 %. Hedged, in one run
- * in turns (scripts/coexec-parts.mjs): last in 7 of 40 against 24, 0.931 of
- * cpu-pool + gpu throughput against 0.897.
+ * (1/2) is right only for equal devices. On the H100, Ed25519 64K splits
+ * ~98.5 % to the GPU: its ~1,000-item CPU part should end last in ~1.5 % of
+ * batches; at equal finish it ended last in 14-30 of 51 (three machines),
+ * for a gain of at most 1.5 %. Hedged, in one run in turns
+ * (scripts/coexec-parts.mjs): last in 7 of 40 against 24, 0.931 of cpu-pool
+ * + gpu throughput against 0.897.
  *
  * Each split's parts, observed over predicted, give d = ln(cpu ratio) -
  * ln(gpu ratio); with d taken as normal, spread sigma (from the median
