@@ -46,29 +46,31 @@ function timed(inner, ends, cap) {
 }
 
 const partEnds = new Map();
-const gpuLog = { cpu: [], gpu: [], upload: [], compute: [] };
-partEnds.set('gpu', gpuLog);
-const cases = new Map([
-  [
-    'gpu',
-    async () => {
-      const { stats } = await gpu.execute(input);
-      gpuLog.upload.push(stats.gpu.uploadMs);
-      gpuLog.compute.push(stats.gpu.computeMs);
-    },
-  ],
-]);
+const cases = new Map();
+// Registers a case: `run` does one batch and gives the GPU's timings and, for a split, when each part ended.
+function addCase(name, run) {
+  const log = { cpu: [], gpu: [], upload: [], compute: [] };
+  partEnds.set(name, log);
+  cases.set(name, async () => {
+    const t = performance.now();
+    const { timings, cpuEnd, gpuEnd } = await run();
+    if (cpuEnd !== undefined) {
+      log.cpu.push(cpuEnd - t);
+      log.gpu.push(gpuEnd - t);
+    }
+    log.upload.push(timings.uploadMs);
+    log.compute.push(timings.computeMs);
+  });
+}
+addCase('gpu', async () => ({ timings: (await gpu.execute(input)).stats.gpu }));
 // One split run by hand, without the scheduler: which part starts first, and does the CPU part
 // starting only once the GPU's chunks are staged (a macrotask later) spare the GPU part's host work?
-const manual = (share, gpuFirst) => {
+function manualCase(share, gpuFirst) {
   const cut = Math.round(items * (1 - share));
-  const log = { cpu: [], gpu: [], upload: [], compute: [] };
-  partEnds.set(`by hand, ${gpuFirst ? 'gpu first, cpu a macrotask later' : 'cpu first'}, gpu ${share}`, log);
-  return async () => {
+  addCase(`by hand, ${gpuFirst ? 'gpu first, cpu a macrotask later' : 'cpu first'}, gpu ${share}`, async () => {
     const output = kernel.createOutput(items);
-    const t = performance.now();
-    let gpuEnd = 0;
     let cpuEnd = 0;
+    let gpuEnd = 0;
     const runCpu = () => pool.executeInto(input, output, { start: 0, end: cut, maxThreads: threads - 1 }).then(() => (cpuEnd = performance.now()));
     const runGpu = () => gpu.executeInto(input, output, { start: cut, end: items }).then((stats) => ((gpuEnd = performance.now()), stats));
     let g;
@@ -82,23 +84,14 @@ const manual = (share, gpuFirst) => {
       g = runGpu();
     }
     const [, stats] = await Promise.all([c, g]);
-    log.cpu.push(cpuEnd - t);
-    log.gpu.push(gpuEnd - t);
-    log.upload.push(stats.gpu.uploadMs);
-    log.compute.push(stats.gpu.computeMs);
-  };
-};
-// A case that runs one batch through a scheduler and logs when each part ended and the GPU part's host and device time.
+    return { timings: stats.gpu, cpuEnd, gpuEnd };
+  });
+}
+// One batch through a scheduler whose executors record when their parts ended (`timed`).
 function schedulerCase(name, scheduler, ends) {
-  const log = { cpu: [], gpu: [], upload: [], compute: [] };
-  partEnds.set(name, log);
-  cases.set(name, async () => {
-    const t = performance.now();
+  addCase(name, async () => {
     await scheduler.execute(input);
-    log.cpu.push(ends.cpu - t);
-    log.gpu.push(ends.gpu - t);
-    log.upload.push(ends.timings.uploadMs);
-    log.compute.push(ends.timings.computeMs);
+    return { timings: ends.timings, cpuEnd: ends.cpu, gpuEnd: ends.gpu };
   });
 }
 for (const cap of caps) {
@@ -109,8 +102,8 @@ for (const cap of caps) {
   }
 }
 for (const share of shares) {
-  cases.set(`by hand, cpu first, gpu ${share}`, manual(share, false));
-  cases.set(`by hand, gpu first, cpu a macrotask later, gpu ${share}`, manual(share, true));
+  manualCase(share, false);
+  manualCase(share, true);
 }
 // The bench's co-exec split: each batch cut where the build's cost models (calibrated, then fed each split's parts) put it.
 const builds = [['this build', thisBuild]];

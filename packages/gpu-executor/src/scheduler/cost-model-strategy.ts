@@ -309,7 +309,8 @@ export class CostModelStrategy implements RoutingStrategy {
   }
 
   #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, waitCpu: number, waitGpu: number): ReturnType<typeof splitShare> {
-    const cpuScaled = scaled(cpu, this.#partFactor('cpu'));
+    const cpuFactor = this.#partFactor('cpu');
+    const cpuScaled = scaled(cpu, cpuFactor);
     const gpuScaled = scaled(gpu, this.#partFactor('gpu'));
     const even = splitShare(cpuScaled, gpuScaled, work, waitCpu, waitGpu);
     if (even === undefined || !this.#spread.sigma) return even;
@@ -318,7 +319,7 @@ export class CostModelStrategy implements RoutingStrategy {
     const cpuPerUnit = marginal(cpuScaled, (1 - even.gpuShare) * work);
     const gpuPerUnit = marginal(gpuScaled, even.gpuShare * work);
     const hedge = this.#spread.cpuFactor(gpuPerUnit / (cpuPerUnit + gpuPerUnit));
-    return hedge === 1 ? even : splitShare(scaled(cpuScaled, hedge), gpuScaled, work, waitCpu, waitGpu);
+    return hedge === 1 ? even : splitShare(scaled(cpu, cpuFactor * hedge), gpuScaled, work, waitCpu, waitGpu);
   }
 
   /** Loads the store's file (see `ModelStore.load`). */
