@@ -3,9 +3,9 @@
 // in turns with the GPU alone (so all see the same clocks), and each part's
 // finish time. Answers: how much later does the GPU part finish beside N busy
 // workers, and which CPU part ends last. Prints one JSON object.
-// With OLD=<other build's dist/src/index.js> and after `supervm calibrate`, two more cases split by
-// the cost models of this build and of the other (as the bench's co-exec row splits), for a
-// before / after in one run.
+// With OLD=<other build's dist/src/index.js>: the fixed shares also through that build's scheduler (at the
+// first cap), and, after `supervm calibrate`, two more cases split by the cost models of this
+// build and of the other (as the bench's co-exec row splits), for a before / after in one run.
 // Usage: [OLD=...] node scripts/coexec-parts.mjs [items] [rounds] [shares, e.g. 0.985,0.99,0.995] [caps, e.g. 15,14,12,8]
 import * as thisBuild from '@supervm/gpu-executor';
 import { HybridScheduler, ParallelCpuExecutor, Runtime, WebGpuExecutor, shareColumns } from '@supervm/gpu-executor';
@@ -94,11 +94,13 @@ function schedulerCase(name, scheduler, ends) {
     return { timings: ends.timings, cpuEnd: ends.cpu, gpuEnd: ends.gpu };
   });
 }
-for (const cap of caps) {
+const oldBuild = process.env.OLD ? await import(new URL(process.env.OLD, `file://${process.cwd()}/`).href) : undefined;
+// Fixed shares through the scheduler, each cap; the older build's scheduler (its part order) at the first cap.
+for (const [cap, Scheduler, label] of [...caps.map((cap) => [cap, HybridScheduler, '']), ...(oldBuild ? [[caps[0], oldBuild.HybridScheduler, ', old build']] : [])]) {
   for (const share of shares) {
     const ends = {};
     const strategy = { name: 'split', decide: () => ({ device: 'split', gpuShare: share, reason: 'fixed' }) };
-    schedulerCase(`${cap} workers, gpu ${share}`, new HybridScheduler(timed(pool, ends, cap), timed(gpu, ends), { strategy }), ends);
+    schedulerCase(`${cap} workers, gpu ${share}${label}`, new Scheduler(timed(pool, ends, cap), timed(gpu, ends), { strategy }), ends);
   }
 }
 for (const share of shares) {
@@ -107,7 +109,7 @@ for (const share of shares) {
 }
 // The bench's co-exec split: each batch cut where the build's cost models (calibrated, then fed each split's parts) put it.
 const builds = [['this build', thisBuild]];
-if (process.env.OLD) builds.push(['old build', await import(new URL(process.env.OLD, `file://${process.cwd()}/`).href)]);
+if (oldBuild) builds.push(['old build', oldBuild]);
 const modelShares = {};
 for (const [label, build] of builds) {
   const store = new build.ModelStore();

@@ -15,7 +15,8 @@ mkdir -p "$final"
 cli="node packages/cli/dist/src/main.js"
 # Everything so far into one archive, after every step: a sweep cut off by the time limit still brings back what it measured.
 save() { tar -C "$out" -czf "$final/sweep.tar.gz" . 2>/dev/null; }
-step() { save; echo "== $* ($(date +%T))" >&2; }
+# Each step's name and the kernel's CPU counters at its start: the summary gives each step's busy and steal (time the hypervisor ran something else) shares.
+step() { save; echo "== $* ($(date +%T))" >&2; printf '%s\t%s\n' "${*%%:*}" "$(head -1 /proc/stat)" >> "$out/procstat.txt"; }
 
 step info
 $cli info --json > "$out/info.json" 2> "$out/info.err"
@@ -112,9 +113,14 @@ if want phases; then
 fi
 
 # The device tool brings back at most 8 files: the main ones, and everything in one archive.
+printf 'end\t%s\n' "$(head -1 /proc/stat)" >> "$out/procstat.txt"
 save
 cp "$out"/{bench.json,bench.md,bench.svg,bench.txt,run.jsonl,block-stm.jsonl,gpu-phases.json} "$final"/ 2>/dev/null
 echo "---- summary"
+# /proc/stat's cpu line: user nice system idle iowait irq softirq steal, in ticks over all CPUs.
+node -e 'const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => { const [name, stat] = l.split("\t"); return { name, t: stat.trim().split(/\s+/).slice(1, 9).map(Number) }; });
+  for (let i = 0; i + 1 < rows.length; i++) { const d = rows[i + 1].t.map((x, j) => x - rows[i].t[j]); const all = d.reduce((a, b) => a + b, 0) || 1; const busy = all - d[3] - d[4] - d[7];
+    console.log(`cpu ${(100 * busy / all).toFixed(1)}% busy, ${(100 * d[7] / all).toFixed(2)}% steal, ${all} ticks: ${rows[i].name}`); }' "$out/procstat.txt"
 grep -E "^# (tests|pass|fail|skipped)" "$out/ed25519-tests.txt"
 cut -c1-600 "$out/ed25519-gpu-hash.jsonl"
 node -e 'const r = require(process.argv[1]); for (const p of r.phases) console.log(JSON.stringify(p)); for (const p of r.routing) console.log(JSON.stringify(p)); console.log(JSON.stringify(r.micro.transfers), r.micro.tinyRoundTripUs)' "$out/gpu-phases.json"

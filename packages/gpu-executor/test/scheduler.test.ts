@@ -5,6 +5,7 @@ import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
 import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
 import { UnavailableGpu } from '../src/gpu/unavailable-gpu.js';
 import { kernel as vectorAdd } from '../src/kernels/vector-add/index.js';
+import { ExecutorError } from '../src/errors.js';
 import { rangeOptions } from '../src/range.js';
 import { HybridScheduler, routedStats } from '../src/scheduler/hybrid-scheduler.js';
 import { ThresholdStrategy, type SplitSample } from '../src/scheduler/strategy.js';
@@ -199,6 +200,48 @@ describe('co-execution', () => {
     const { output, stats } = await s.execute(inputOf(1001));
     assert.deepEqual(output, expected(1001));
     assert.equal(stats.fellBack, true);
+  });
+
+  test('the larger part starts first: a GPU part is staged before the CPU part starts; a GPU part rejected meanwhile rejects the batch, unhandled nowhere', async () => {
+    type Input = ReturnType<typeof inputOf>;
+    const events: string[] = [];
+    class StagingGpu extends FakeGpu<Input, Float32Array> {
+      override async executeInto(input: Input, output: Float32Array, options: RangeOptions): Promise<ExecStats> {
+        events.push('gpu called');
+        // Host staging: a chain of microtasks, as mapping and queue writes are.
+        for (let i = 0; i < 5; i++) await null;
+        events.push('gpu staged');
+        if (this.behaviour === 'throw') throw new ExecutorError('INVALID_INPUT', 'found while staging', { index: 7 });
+        return super.executeInto(input, output, options);
+      }
+    }
+    class RecordingCpu extends CpuMapExecutor<Input, Float32Array> {
+      override executeInto(input: Input, output: Float32Array, options: RangeOptions): Promise<ExecStats> {
+        events.push('cpu called');
+        return super.executeInto(input, output, options);
+      }
+    }
+    let gpuShare = 0.5;
+    const strategy = { name: 'split', decide: () => ({ device: 'split' as const, gpuShare, reason: 'test' }) };
+    const gpu = new StagingGpu(vectorAdd);
+    const s = new HybridScheduler(new RecordingCpu(vectorAdd), gpu, { strategy });
+    assert.deepEqual((await s.execute(inputOf(400))).output, expected(400));
+    assert.deepEqual(events, ['gpu called', 'gpu staged', 'cpu called']);
+    // The CPU's larger part starts first, and the GPU's right after it.
+    events.length = 0;
+    gpuShare = 0.3;
+    assert.deepEqual((await s.execute(inputOf(400))).output, expected(400));
+    assert.deepEqual(events, ['cpu called', 'gpu called', 'gpu staged']);
+    gpuShare = 0.5;
+
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    gpu.behaviour = 'throw';
+    await assert.rejects(s.execute(inputOf(400)), { code: 'INVALID_INPUT', index: 7 });
+    await new Promise((r) => setTimeout(r, 5));
+    process.off('unhandledRejection', onUnhandled);
+    assert.deepEqual(unhandled, []);
   });
 });
 
