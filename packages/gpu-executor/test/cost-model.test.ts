@@ -685,7 +685,7 @@ describe('split batches that run slower than predicted', () => {
     };
     const before = strategy.decide(ctx);
     observe(10);
-    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1, sigma: undefined });
+    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1, sigma: undefined, startMs: { cpu: 0, gpu: 0 } });
     assert.deepEqual(strategy.decide(ctx), before);
     observe(1);
     observe(1.5);
@@ -715,7 +715,7 @@ describe('split batches that run slower than predicted', () => {
       strategy.observeSplit({ kernel: 'k', items: ctx10k.items, work: ctx10k.work, gpuShare: split.gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
     }
     // Six splits whose parts kept the same ratios: no scatter between them.
-    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1, sigma: 0 });
+    assert.deepEqual(strategy.splitFactors, { cpu: 1, gpu: 1, sigma: 0, startMs: { cpu: 0, gpu: 0 } });
     // The GPU's parts taught its model near their work; and with the factors at 1, the GPU alone finishes
     // first (with the GPU's factor at its parts' 0.6, the split was predicted 0.5 ms and chosen).
     const predicted = strategy.predict('gpu', gpuWork)!;
@@ -764,6 +764,25 @@ describe('split batches that run slower than predicted', () => {
     // Without the queue, the same times read as a CPU part ~1.8x slow.
     for (let i = 0; i < 3; i++) strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: d.gpuShare, durationMs: parts.cpu.durationMs, parts });
     assert.ok(strategy.splitFactors.cpu > 1.5, JSON.stringify(strategy.splitFactors));
+  });
+
+  test('a part that started late waited for the other part: a wait the split leaves it, not a slow device', () => {
+    const strategy = equalDevices();
+    // Both devices run 1 ms per 100 units as modelled; the CPU part starts 20 ms into each batch.
+    const delayMs = 20;
+    for (let i = 0; i < 3; i++) {
+      const split = strategy.splitFor(ctx)!;
+      const cpuWork = Math.round((1 - split.gpuShare) * ctx.work);
+      const gpuWork = ctx.work - cpuWork;
+      const parts = { cpu: { items: cpuWork, work: cpuWork, startMs: delayMs, durationMs: delayMs + cpuWork / 100 }, gpu: { items: gpuWork, work: gpuWork, startMs: 0, durationMs: gpuWork / 100 } };
+      strategy.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: split.gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
+    }
+    const { cpu, gpu, startMs } = strategy.splitFactors;
+    assert.deepEqual(startMs, { cpu: delayMs, gpu: 0 });
+    assert.ok(Math.abs(cpu - 1) < 1e-9 && Math.abs(gpu - 1) < 1e-9, JSON.stringify({ cpu, gpu }));
+    // Both finish together with the wait: (1 - s) * 500 + 20 = s * 500 ms, so s = 0.52.
+    const split = strategy.splitFor(ctx)!;
+    assert.ok(Math.abs(split.gpuShare - 0.52) < 1e-3 && Math.abs(split.predictedMs - 260) < 0.5, JSON.stringify(split));
   });
 
   test('splitFor predicts each part near its own work: a CPU slow on small batches gets a smaller part', () => {

@@ -154,8 +154,9 @@ describe('co-execution', () => {
     assert.deepEqual(sample!.queued, { cpu: 0, gpu: 0 });
     assert.equal(cpu.work + gpu.work, sample!.work);
     assert.equal(cpu.work, vectorAdd.work?.(inputOf(1000), 0, 700) ?? 700);
-    // Each part's time runs from the batch's start to its end, within the whole batch's.
-    for (const part of [cpu, gpu]) assert.ok(part.durationMs >= 0 && part.durationMs <= sample!.durationMs, JSON.stringify(sample));
+    // Each part's start and end from the batch's start, within the whole batch's; the CPU's larger part started first.
+    for (const part of [cpu, gpu]) assert.ok(part.startMs! >= 0 && part.startMs! <= part.durationMs && part.durationMs <= sample!.durationMs, JSON.stringify(sample));
+    assert.ok(cpu.startMs! <= gpu.startMs!, JSON.stringify(sample!.parts));
     // The fake GPU waits a timer; the in-thread CPU part is done first.
     assert.ok(gpu.durationMs > cpu.durationMs, JSON.stringify(sample!.parts));
     assert.equal(singles, 0);

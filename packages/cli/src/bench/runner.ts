@@ -417,9 +417,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           const basis = costModel === undefined ? ' (throughputs)' : byThroughputs === 0 ? ' (cost models, by part times)' : ` (throughputs${byModels > 0 ? ` in ${byThroughputs} of ${shares.length} batches` : ''}: ${why})`;
           const range = shares.length > 1 && Math.max(...shares) - Math.min(...shares) > 0.0005 ? `, ${pct(Math.min(...shares))}-${pct(Math.max(...shares))}` : '';
           // The parts' scatter, by which the cost models size the slower device's part below equal finish.
-          const sigma = byModels > 0 ? costModel?.splitFactors.sigma : undefined;
-          const hedge = sigma === undefined ? '' : `, hedged by a part scatter of ${sigma.toFixed(3)}`;
-          const share = `gpu share ${pct(gpuShare)}${range}${basis}${hedge}${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''}${hostBusy > 0 ? ` (pool ${fmtPct(hostBusy)} busy packing for the GPU)` : ''}`;
+          const factors = byModels > 0 ? costModel?.splitFactors : undefined;
+          const hedge = factors?.sigma === undefined ? '' : `, hedged by a part scatter of ${factors.sigma.toFixed(3)}`;
+          // The part started second waits for the first's host work; the models count it as a wait.
+          const late = factors === undefined ? undefined : factors.startMs.cpu >= factors.startMs.gpu ? (['cpu', factors.startMs.cpu] as const) : (['gpu', factors.startMs.gpu] as const);
+          const start = late === undefined ? '' : `, the ${late[0]} part starting ${late[1].toFixed(2)} ms in`;
+          const share = `gpu share ${pct(gpuShare)}${range}${basis}${hedge}${start}${gpuRate.basis === 'probe' ? ', gpu rate from the probe' : ''}${hostBusy > 0 ? ` (pool ${fmtPct(hostBusy)} busy packing for the GPU)` : ''}`;
           const inTurns = row.coexec.inTurns ? ` (${row.coexec.inTurns.efficiency.toFixed(2)} in turns)` : '';
           row.note = [share, `${efficiency.toFixed(2)}${inTurns} of cpu-pool + gpu throughput`, software ? 'the software GPU shares the CPU cores' : '', row.note].filter(Boolean).join('; ');
         }

@@ -144,6 +144,14 @@ export class CostModelStrategy implements RoutingStrategy {
    * together, and splitting stops where it does not pay.
    */
   readonly #partRatios = { cpu: [1, 1, 1], gpu: [1, 1, 1] };
+  /**
+   * When each device's last three parts started, in ms after their batch: the
+   * part started second waits for the first's host work (the GPU's staging:
+   * ~2-4 ms of Ed25519 64K on the H100). A wait, added to the device's queue
+   * in the split solver, not a slower device: as a factor on the CPU's curve
+   * it grew the CPU's fixed cost with it, and the models stopped splitting.
+   */
+  readonly #partStarts = { cpu: [0, 0, 0], gpu: [0, 0, 0] };
   /** How the two parts' ratios scatter against each other: the slower device's part is sized below equal finish by it. */
   readonly #spread = new SplitSpread();
   /** The last decision by the models, reused for the next batches of its bucket (see MEMO_USES). */
@@ -240,10 +248,13 @@ export class CostModelStrategy implements RoutingStrategy {
         const queued = sample.queued?.[device] ?? 0;
         const wait = queued > 0 ? (this.store.predict(sample.kernel, device, queued) ?? 0) : 0;
         if (predicted === undefined || !(predicted > 0)) continue;
-        const ratio = part.durationMs / (wait + predicted);
+        const startMs = Math.max(0, part.startMs ?? 0);
+        const ranMs = part.durationMs - startMs;
+        const ratio = ranMs / (wait + predicted);
         // Beside the other device a part runs no faster than alone, so a part quicker than its model is a
         // sample of the device (an upper bound on its time alone), not a split that pays.
-        if (ratio < 1 && queued === 0) this.store.observe(sample.kernel, device, part.work, part.durationMs);
+        if (ratio < 1 && queued === 0) this.store.observe(sample.kernel, device, part.work, ranMs);
+        pushLast(this.#partStarts[device], startMs);
         this.#addPartRatio(device, ratio);
         ratios[device] = ratio;
       }
@@ -256,18 +267,15 @@ export class CostModelStrategy implements RoutingStrategy {
   }
 
   #addPartRatio(device: DeviceKind, ratio: number): void {
-    const ratios = this.#partRatios[device];
-    ratios.shift();
     // At least 1: running together only adds contention, and a factor below 1 let a split beat a device's
     // stale model (the H100's SHA-256 10K: a GPU model 1.5x too slow, parts at x0.76, and auto split 75 %
     // of its batches at 1.4x the GPU's time). At most 16: one stalled batch cannot turn a model into nonsense.
-    ratios.push(Math.min(Math.max(ratio, 1), 16));
+    pushLast(this.#partRatios[device], Math.min(Math.max(ratio, 1), 16));
   }
 
   /** The median of the device's last three part ratios. */
   #partFactor(device: DeviceKind): number {
-    const [x = 1, y = 1, z = 1] = this.#partRatios[device];
-    return Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+    return median3(this.#partRatios[device]);
   }
 
   /**
@@ -275,8 +283,8 @@ export class CostModelStrategy implements RoutingStrategy {
    * and how much the two scatter against each other (`sigma` of ln(cpu ratio / gpu ratio); undefined
    * before a few splits), which sizes the slower device's part below equal finish.
    */
-  get splitFactors(): { readonly cpu: number; readonly gpu: number; readonly sigma: number | undefined } {
-    return { cpu: this.#partFactor('cpu'), gpu: this.#partFactor('gpu'), sigma: this.#spread.sigma };
+  get splitFactors(): { readonly cpu: number; readonly gpu: number; readonly sigma: number | undefined; readonly startMs: { readonly cpu: number; readonly gpu: number } } {
+    return { cpu: this.#partFactor('cpu'), gpu: this.#partFactor('gpu'), sigma: this.#spread.sigma, startMs: { cpu: median3(this.#partStarts.cpu), gpu: median3(this.#partStarts.gpu) } };
   }
 
   /**
@@ -308,7 +316,9 @@ export class CostModelStrategy implements RoutingStrategy {
     return cpuPart && gpuPart && this.#scaledSplit(cpuPart, gpuPart, work, waitCpu, waitGpu);
   }
 
-  #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, waitCpu: number, waitGpu: number): ReturnType<typeof splitShare> {
+  #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, queuedCpu: number, queuedGpu: number): ReturnType<typeof splitShare> {
+    const waitCpu = queuedCpu + median3(this.#partStarts.cpu);
+    const waitGpu = queuedGpu + median3(this.#partStarts.gpu);
     const cpuFactor = this.#partFactor('cpu');
     const cpuScaled = scaled(cpu, cpuFactor);
     const gpuScaled = scaled(gpu, this.#partFactor('gpu'));
@@ -463,6 +473,17 @@ export class CostModelStrategy implements RoutingStrategy {
     this.#refreshing = { device: other, cost: otherMs / bestMs };
     return true;
   }
+}
+
+/** Replaces the oldest of a fixed-length window with `value`. */
+function pushLast(window: number[], value: number): void {
+  window.shift();
+  window.push(value);
+}
+
+/** The median of a window of three. */
+function median3([x = 0, y = 0, z = 0]: readonly number[]): number {
+  return Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
 }
 
 /** Predicted ms of the work already queued on a device (none: 0). */

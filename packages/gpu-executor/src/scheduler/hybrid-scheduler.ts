@@ -344,22 +344,26 @@ export class HybridScheduler<I, O> {
    * 10.61 ms with the GPU part first, against 10.85 ms for the GPU alone
    * (`coexec-parts.mjs`). The CPU part's own start is synchronous up to its
    * dispatch to the workers, so a GPU part after it needs no wait.
-   * Each part's time from the start is reported with the stats (a wait
-   * included), so a strategy can see which part held the batch up.
+   * Each part's start and end from the batch's start are reported with the
+   * stats, so a strategy can see which part held the batch up, and how long
+   * the second part waited for the first.
    */
   async #coExecute(input: I, output: O, items: number, work: number, gpuShare: number, options: ExecuteOptions): Promise<{ stats: ExecStats; parts: NonNullable<SplitSample['parts']> }> {
     const cut = Math.min(items, Math.max(0, Math.round(items * (1 - gpuShare))));
     const threads = this.#cpu.threads;
     const cpuOptions = threads !== undefined && threads > 1 ? { ...options, maxThreads: threads - 1 } : options;
     const cpuWork = this.#work(input, 0, cut);
-    const parts = { cpu: { items: cut, work: cpuWork, durationMs: 0 }, gpu: { items: items - cut, work: work - cpuWork, durationMs: 0 } };
+    const parts = { cpu: { items: cut, work: cpuWork, durationMs: 0, startMs: 0 }, gpu: { items: items - cut, work: work - cpuWork, durationMs: 0, startMs: 0 } };
     const t0 = performance.now();
-    const timed = (part: PartSample) => (stats: ExecStats): ExecStats => {
-      part.durationMs = performance.now() - t0;
-      return stats;
+    const timed = (part: PartSample, run: () => Promise<ExecStats>): Promise<ExecStats> => {
+      part.startMs = performance.now() - t0;
+      return run().then((stats) => {
+        part.durationMs = performance.now() - t0;
+        return stats;
+      });
     };
-    const runCpu = () => this.#run(this.#cpu, input, output, 0, cut, cpuOptions, cpuWork).then(timed(parts.cpu));
-    const runGpu = () => this.#withFallback(input, output, cut, items, options, parts.gpu.work).then(timed(parts.gpu));
+    const runCpu = () => timed(parts.cpu, () => this.#run(this.#cpu, input, output, 0, cut, cpuOptions, cpuWork));
+    const runGpu = () => timed(parts.gpu, () => this.#withFallback(input, output, cut, items, options, parts.gpu.work));
     let cpuRun: Promise<ExecStats>;
     let gpuRun: Promise<ExecStats>;
     if (gpuShare >= 0.5) {

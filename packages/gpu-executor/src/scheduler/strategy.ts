@@ -27,7 +27,10 @@ export interface RoutingSample {
 export interface PartSample {
   items: number;
   work: number;
+  /** From the batch's start to this part's end. */
   durationMs: number;
+  /** From the batch's start to this part's start: the part started second waits for the first's host work. */
+  startMs?: number;
 }
 
 /** A co-executed batch as it turned out: both devices at once, sharing host memory and cores. */
