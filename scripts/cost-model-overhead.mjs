@@ -5,6 +5,8 @@
 // With a second argument, the same loop on another build of the package
 // (e.g. a copy of an older dist) for a before/after ratio in one run.
 // Usage: node scripts/cost-model-overhead.mjs [batches] [other/dist/src/index.js]
+import { cpuMs, gpuMs } from './h100-sha256-curves.mjs';
+
 const batches = Number(process.argv[2] ?? 20_000);
 const builds = [['this build', '@supervm/gpu-executor']];
 if (process.argv[3]) builds.push(['other build', new URL(process.argv[3], `file://${process.cwd()}/`).href]);
@@ -14,9 +16,6 @@ function rng(seed) {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
-// SHA-256 of 64 B messages, work = bytes: shapes as calibrated on the H100 (ms).
-const cpuMs = (w) => 0.05 + w * 1.0e-6;
-const gpuMs = (w) => 0.42 + w * 1.5e-7;
 
 async function measure(spec) {
   const { CostModelStrategy, ModelStore } = await import(spec);

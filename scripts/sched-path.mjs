@@ -11,6 +11,7 @@ import { ParallelCpuExecutor, shareColumns } from '@supervm/gpu-executor';
 import { sha256Kernel as kernel } from '@supervm/gpu-executor/kernels';
 import { mediansInTurns } from '../packages/cli/dist/src/bench/regret.js';
 import { sha256Batch } from './sha256-batch.mjs';
+import { cpuMs, gpuMs } from './h100-sha256-curves.mjs';
 
 const rounds = Number(process.argv[2] ?? 2000);
 const HOLD_MS = 0.3;
@@ -44,9 +45,6 @@ const gpu = {
 };
 const cpu = new ParallelCpuExecutor(kernel);
 
-// SHA-256 of 64 B messages, work = bytes, as calibrated on the H100 (ms).
-const cpuMs = (w) => 0.05 + w * 1.0e-6;
-const gpuMs = (w) => 0.42 + w * 1.5e-7;
 function seeded(build) {
   const store = new build.ModelStore({ path: false });
   for (let e = 10; e <= 26; e++) {

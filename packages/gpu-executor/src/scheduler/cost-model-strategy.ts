@@ -246,7 +246,9 @@ export class CostModelStrategy implements RoutingStrategy {
         const part = sample.parts[device];
         const predicted = part.items > 0 ? this.store.predict(sample.kernel, device, part.work) : undefined;
         const queued = sample.queued?.[device] ?? 0;
-        const wait = queued > 0 ? (this.store.predict(sample.kernel, device, queued) ?? 0) : 0;
+        // The wait as the solver predicted it: the device's model near the whole batch's work, over the queue.
+        const local = queued > 0 ? this.store.localModel(sample.kernel, device, sample.work) : undefined;
+        const wait = local === undefined ? 0 : waitOn(local, queued);
         if (predicted === undefined || !(predicted > 0)) continue;
         const startMs = Math.max(0, part.startMs ?? 0);
         const ranMs = part.durationMs - startMs;
