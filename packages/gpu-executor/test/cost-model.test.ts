@@ -551,6 +551,7 @@ describe('the model store', () => {
       ['garbage.json', '{ not json'],
       ['shape.json', JSON.stringify({ format: 'supervm-cost-models', version: 1, models: [{ kernel: 'k', device: 'tpu', fingerprint: 'x', samples: [] }] })],
       ['samples.json', JSON.stringify({ format: 'supervm-cost-models', version: 1, models: [{ kernel: 'k', device: 'cpu', fingerprint: 'x', samples: [[1, -2]] }] })],
+      ['splits.json', JSON.stringify({ format: 'supervm-cost-models', version: 1, models: [], splits: [{ kernel: 'k', fingerprint: 'x', partRatios: { cpu: [1], gpu: 'slow' }, partStarts: { cpu: [], gpu: [] }, spread: [] }] })],
     ] as const) {
       const path = join(dir, name);
       writeFileSync(path, text);
@@ -806,6 +807,45 @@ describe('split batches that run slower than predicted', () => {
     const tc = strategy.predict('cpu', cpuPart)!;
     const tg = strategy.predict('gpu', split.gpuShare * ctx.work)!;
     assert.ok(Math.abs(tc - tg) / tg < 0.02 && Math.abs(split.predictedMs - tg) / tg < 0.02, `cpu ${tc} ms, gpu ${tg} ms, predicted ${split.predictedMs}`);
+  });
+
+  test('what splits taught is saved with the models: a new process splits as the last one learned to, on this machine only', async () => {
+    const path = join(dir, 'splits', 'models.json');
+    const ctx = { kernel: 'k', items: 50_000, work: 50_000, gpuAvailable: true, queued: { cpu: 0, gpu: 0 } };
+    const filled = (): ModelStore => {
+      const store = new ModelStore({ path });
+      for (const device of ['cpu', 'gpu'] as const) for (const w of [100, 1000, 10_000, 100_000]) store.observe('k', device, w, w / 100);
+      return store;
+    };
+    const a = new CostModelStrategy('k', { store: filled(), refreshEvery: 0 });
+    // Eight splits: the CPU part starts 20 ms late and runs 1.1-1.5x its model; the GPU part on time.
+    for (let i = 0; i < 8; i++) {
+      const split = a.splitFor(ctx)!;
+      const cpuWork = Math.round((1 - split.gpuShare) * ctx.work);
+      const gpuWork = ctx.work - cpuWork;
+      const slow = 1.1 + 0.05 * i;
+      const parts = { cpu: { items: cpuWork, work: cpuWork, startMs: 20, durationMs: 20 + (slow * cpuWork) / 100 }, gpu: { items: gpuWork, work: gpuWork, startMs: 0, durationMs: gpuWork / 100 } };
+      a.observeSplit({ kernel: 'k', items: ctx.items, work: ctx.work, gpuShare: split.gpuShare, durationMs: Math.max(parts.cpu.durationMs, parts.gpu.durationMs), parts });
+    }
+    const learned = a.splitFactors;
+    assert.ok(learned.cpu > 1.3 && learned.sigma! > 0 && learned.startMs.cpu === 20, JSON.stringify(learned));
+    assert.equal(await a.save(), true);
+    const saved = JSON.parse(readFileSync(path, 'utf8')).splits;
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0].fingerprint, a.store.gpuFingerprint);
+
+    // A new store and strategy from the file: the same factors, starts and spread, so the same split.
+    const b = new CostModelStrategy('k', { store: new ModelStore({ path }), refreshEvery: 0 });
+    assert.equal(b.load(), true);
+    assert.deepEqual(b.splitFactors, learned);
+    assert.deepEqual(b.splitFor(ctx), a.splitFor(ctx));
+    const none = { cpu: 1, gpu: 1, sigma: undefined, startMs: { cpu: 0, gpu: 0 } };
+    // Clearing the kernel's models (a calibration) forgets what splits taught against them.
+    a.store.clear('k', 'cpu');
+    assert.deepEqual(a.splitFactors, none);
+    // The same file on another GPU: nothing learned there yet.
+    b.store.setGpu({ backend: 'vulkan', vendor: 'other', device: 'gpu', description: 'another' });
+    assert.deepEqual(b.splitFactors, none);
   });
 
   test('splitFor needs both models trusted', () => {

@@ -35,6 +35,21 @@ describe('probit (inverse standard normal CDF)', () => {
 });
 
 describe('SplitSpread', () => {
+  test('restored from its values (as saved), a spread has the same sigma and goes on the same', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.double({ min: 0.5, max: 4, noNaN: true }), fc.double({ min: 0.5, max: 4, noNaN: true })), { maxLength: 40 }), (ratios) => {
+        const spread = new SplitSpread();
+        for (const [c, g] of ratios) spread.add(c, g);
+        const restored = SplitSpread.restore(spread.values());
+        assert.equal(restored.sigma, spread.sigma);
+        assert.deepEqual(restored.values(), spread.values());
+        spread.add(3, 1);
+        restored.add(3, 1);
+        assert.equal(restored.sigma, spread.sigma);
+      }),
+    );
+  });
+
   test('no spread before six splits; parts that agree every time have none', () => {
     const spread = new SplitSpread();
     for (let i = 0; i < 5; i++) spread.add(2, 1);

@@ -143,7 +143,7 @@ export class CostModelStrategy implements RoutingStrategy {
    * models scaled by these, so the cut moves until both parts finish
    * together, and splitting stops where it does not pay.
    */
-  readonly #partRatios = { cpu: [1, 1, 1], gpu: [1, 1, 1] };
+  #partRatios = { cpu: [1, 1, 1], gpu: [1, 1, 1] };
   /**
    * When each device's last three parts started, in ms after their batch: the
    * part started second waits for the first's host work (the GPU's staging:
@@ -151,9 +151,14 @@ export class CostModelStrategy implements RoutingStrategy {
    * in the split solver, not a slower device: as a factor on the CPU's curve
    * it grew the CPU's fixed cost with it, and the models stopped splitting.
    */
-  readonly #partStarts = { cpu: [0, 0, 0], gpu: [0, 0, 0] };
+  #partStarts = { cpu: [0, 0, 0], gpu: [0, 0, 0] };
   /** How the two parts' ratios scatter against each other: the slower device's part is sized below equal finish by it. */
-  readonly #spread = new SplitSpread();
+  #spread = new SplitSpread();
+  /**
+   * The store's split records as last read (`splitsRevision`): the factors, starts and spread are
+   * saved with the models, so a restarted process splits as the last one learned to.
+   */
+  #splitsSeen = -1;
   /** The last decision by the models, reused for the next batches of its bucket (see MEMO_USES). */
   #memo: Memo | undefined;
 
@@ -238,6 +243,7 @@ export class CostModelStrategy implements RoutingStrategy {
 
   observeSplit(sample: SplitSample): void {
     if (sample.kernel !== this.kernel) return;
+    this.#syncSplits();
     if (sample.parts !== undefined) {
       // Each part against its device's model near the part's own work, as #solveSplit predicts it, after
       // the work queued ahead of it: a wait behind other batches is not the part running slow.
@@ -266,6 +272,22 @@ export class CostModelStrategy implements RoutingStrategy {
       const ratio = sample.durationMs / sample.predictedMs;
       for (const device of ['cpu', 'gpu'] as const) this.#addPartRatio(device, this.#partFactor(device) * ratio);
     }
+    const { cpu, gpu } = this.#partRatios;
+    const starts = this.#partStarts;
+    this.store.setSplitRecord(this.kernel, { partRatios: { cpu, gpu }, partStarts: { cpu: starts.cpu, gpu: starts.gpu }, spread: this.#spread.values() });
+  }
+
+  /** Takes this machine's split record from the store when it was replaced (a load, another GPU); none: start over. */
+  #syncSplits(): void {
+    const revision = this.store.splitsRevision;
+    if (revision === this.#splitsSeen) return;
+    this.#splitsSeen = revision;
+    const saved = this.store.splitRecord(this.kernel);
+    const ratios = (xs: readonly number[] = []): number[] => lastThree(xs, 1).map((r) => Math.min(Math.max(r, 1), 16));
+    const starts = (xs: readonly number[] = []): number[] => lastThree(xs, 0).map((t) => Math.max(t, 0));
+    this.#partRatios = { cpu: ratios(saved?.partRatios.cpu), gpu: ratios(saved?.partRatios.gpu) };
+    this.#partStarts = { cpu: starts(saved?.partStarts.cpu), gpu: starts(saved?.partStarts.gpu) };
+    this.#spread = SplitSpread.restore(saved?.spread ?? []);
   }
 
   #addPartRatio(device: DeviceKind, ratio: number): void {
@@ -286,6 +308,7 @@ export class CostModelStrategy implements RoutingStrategy {
    * before a few splits), which sizes the slower device's part below equal finish.
    */
   get splitFactors(): { readonly cpu: number; readonly gpu: number; readonly sigma: number | undefined; readonly startMs: { readonly cpu: number; readonly gpu: number } } {
+    this.#syncSplits();
     return { cpu: this.#partFactor('cpu'), gpu: this.#partFactor('gpu'), sigma: this.#spread.sigma, startMs: { cpu: median3(this.#partStarts.cpu), gpu: median3(this.#partStarts.gpu) } };
   }
 
@@ -319,6 +342,7 @@ export class CostModelStrategy implements RoutingStrategy {
   }
 
   #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, queuedCpu: number, queuedGpu: number): ReturnType<typeof splitShare> {
+    this.#syncSplits();
     const waitCpu = queuedCpu + median3(this.#partStarts.cpu);
     const waitGpu = queuedGpu + median3(this.#partStarts.gpu);
     const cpuFactor = this.#partFactor('cpu');
@@ -481,6 +505,13 @@ export class CostModelStrategy implements RoutingStrategy {
 function pushLast(window: number[], value: number): void {
   window.shift();
   window.push(value);
+}
+
+/** The last three of `values`, the oldest missing ones `fill`. */
+function lastThree(values: readonly number[], fill: number): number[] {
+  const out = values.slice(-3);
+  while (out.length < 3) out.unshift(fill);
+  return out;
 }
 
 /** The median of a window of three. */

@@ -25,6 +25,25 @@ export interface CostModelFile {
     /** The fit at save time, for people reading the file; the samples are what is loaded. */
     fit?: { a: number; b: number; c: number; rmsRelError: number };
   }>;
+  /** What split batches taught, per kernel and machine (GPU fingerprint); absent in files without splits. */
+  splits?: SavedSplit[];
+}
+
+/** What a cost-model strategy learned from the split batches of one kernel (see `CostModelStrategy.splitFactors`). */
+export interface SplitRecord {
+  /** Each device's last part times over its model's prediction, oldest first. */
+  partRatios: { cpu: number[]; gpu: number[] };
+  /** Each device's last part starts, ms after their batch's start, oldest first. */
+  partStarts: { cpu: number[]; gpu: number[] };
+  /** The last splits' ln(cpu ratio / gpu ratio), oldest first (`SplitSpread.values`). */
+  spread: number[];
+}
+
+/** A split record as filed: for one kernel on one machine. */
+type SavedSplit = SplitRecord & { kernel: string; fingerprint: string };
+
+function splitKey(gpuFingerprint: string, kernel: string): string {
+  return `${gpuFingerprint}\u0000${kernel}`;
 }
 
 export interface ModelStoreOptions {
@@ -200,6 +219,27 @@ function problemWith(data: unknown): string | undefined {
       }
     }
   }
+  if (file.splits !== undefined) {
+    if (!Array.isArray(file.splits)) return 'splits is not an array';
+    for (const [i, r] of file.splits.entries()) {
+      const problem = problemWithSplit(r);
+      if (problem !== undefined) return `splits[${i}]${problem}`;
+    }
+  }
+  return undefined;
+}
+
+function problemWithSplit(r: unknown): string | undefined {
+  if (typeof r !== 'object' || r === null) return ' is not an object';
+  const record = r as Partial<SavedSplit>;
+  if (typeof record.kernel !== 'string' || record.kernel === '') return '.kernel is not a string';
+  if (typeof record.fingerprint !== 'string') return '.fingerprint is not a string';
+  const numbers = (xs: unknown, min: number): boolean => Array.isArray(xs) && xs.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= min);
+  for (const field of ['partRatios', 'partStarts'] as const) {
+    const pair = record[field];
+    if (typeof pair !== 'object' || pair === null || !numbers(pair.cpu, 0) || !numbers(pair.gpu, 0)) return `.${field} is not { cpu, gpu } of numbers >= 0`;
+  }
+  if (!numbers(record.spread, -Infinity)) return '.spread is not an array of numbers';
   return undefined;
 }
 
@@ -219,6 +259,9 @@ export class ModelStore {
   readonly #entries = new Map<string, Entry>();
   /** This machine's entries by kernel, then device: looked up several times per routed batch, without building a key. */
   readonly #current = new Map<string, { cpu?: Entry; gpu?: Entry }>();
+  /** Split records by GPU fingerprint and kernel; others' kept and written back, as models are. */
+  readonly #splits = new Map<string, SavedSplit>();
+  #splitsRevision = 0;
   #dirty = false;
   #refits = 0;
   #revision = 0;
@@ -242,6 +285,30 @@ export class ModelStore {
     this.#gpuFingerprint = gpuFingerprint(this.cpuFingerprint, adapter);
     this.#current.clear();
     this.#revision++;
+    this.#splitsRevision++;
+  }
+
+  /** What split batches of `kernel` taught on this machine (its GPU fingerprint): as loaded, or as last set. */
+  splitRecord(kernel: string): SplitRecord | undefined {
+    return this.#splits.get(splitKey(this.#gpuFingerprint, kernel));
+  }
+
+  /** Keeps `record` (a copy) for `kernel` on this machine, to be saved with the models. */
+  setSplitRecord(kernel: string, record: SplitRecord): void {
+    const { partRatios, partStarts, spread } = record;
+    this.#splits.set(splitKey(this.#gpuFingerprint, kernel), {
+      kernel,
+      fingerprint: this.#gpuFingerprint,
+      partRatios: { cpu: [...partRatios.cpu], gpu: [...partRatios.gpu] },
+      partStarts: { cpu: [...partStarts.cpu], gpu: [...partStarts.gpu] },
+      spread: [...spread],
+    });
+    this.#dirty = true;
+  }
+
+  /** Changes when the split records a strategy reads may have been replaced: a load, another GPU. */
+  get splitsRevision(): number {
+    return this.#splitsRevision;
   }
 
   /**
@@ -412,7 +479,7 @@ export class ModelStore {
     return model === undefined ? undefined : predict(model, work);
   }
 
-  /** Forgets this machine's samples of a kernel (one device or both), e.g. before a calibration sweep. */
+  /** Forgets this machine's samples of a kernel (one device or both), and its split record, e.g. before a calibration sweep. */
   clear(kernel: string, device?: DeviceKind): void {
     for (const d of device === undefined ? (['cpu', 'gpu'] as const) : [device]) {
       const current = this.#current.get(kernel);
@@ -420,6 +487,9 @@ export class ModelStore {
       if (this.#entries.delete(this.#key(this.fingerprintOf(d), kernel, d))) this.#dirty = true;
       this.#revision++;
     }
+    // What splits taught was measured against the models just cleared.
+    if (this.#splits.delete(splitKey(this.#gpuFingerprint, kernel))) this.#dirty = true;
+    this.#splitsRevision++;
   }
 
   /** The models of this machine, every kernel and device. */
@@ -458,7 +528,8 @@ export class ModelStore {
         ...(fit ? { fit: { a: fit.a, b: fit.b, c: fit.c, rmsRelError: fit.rmsRelError } } : {}),
       });
     }
-    return { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), models };
+    const splits = [...this.#splits.values()];
+    return { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), models, ...(splits.length > 0 ? { splits } : {}) };
   }
 
   /**
@@ -499,6 +570,9 @@ export class ModelStore {
       }
       for (const [work, ms] of m.samples) if (work > 0) this.#add(entry, { work, ms });
     }
+    this.#splits.clear();
+    this.#splitsRevision++;
+    for (const r of (data as CostModelFile).splits ?? []) this.#splits.set(splitKey(r.fingerprint, r.kernel), r);
     this.#dirty = false;
     return true;
   }

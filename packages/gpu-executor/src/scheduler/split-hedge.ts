@@ -35,10 +35,28 @@ export class SplitSpread {
   #count = 0;
   #sigma: number | undefined;
 
+  /** A spread that has seen `values` (`values()` of another, oldest first): how a saved one comes back. */
+  static restore(values: readonly number[]): SplitSpread {
+    const spread = new SplitSpread();
+    for (const d of values.slice(-WINDOW)) if (Number.isFinite(d)) spread.#push(d);
+    return spread;
+  }
+
   /** Records one split's parts, each as observed over predicted time (> 0). */
   add(cpuRatio: number, gpuRatio: number): void {
     if (!(cpuRatio > 0 && gpuRatio > 0 && Number.isFinite(cpuRatio) && Number.isFinite(gpuRatio))) return;
-    this.#d[this.#count % WINDOW] = Math.log(cpuRatio / gpuRatio);
+    this.#push(Math.log(cpuRatio / gpuRatio));
+  }
+
+  /** The window's ln(cpu ratio / gpu ratio), oldest first. */
+  values(): number[] {
+    const out: number[] = [];
+    for (let i = Math.max(0, this.#count - WINDOW); i < this.#count; i++) out.push(this.#d[i % WINDOW]!);
+    return out;
+  }
+
+  #push(value: number): void {
+    this.#d[this.#count % WINDOW] = value;
     this.#count++;
     const n = Math.min(this.#count, WINDOW);
     if (n < MIN_SAMPLES) return;
