@@ -48,6 +48,7 @@ export {
   type CostModelFile,
   type ModelStoreOptions,
   type ModelSummary,
+  type SplitRecord,
 } from './scheduler/model-store.js';
 export {
   BATCH_DURATION_BUCKETS,
