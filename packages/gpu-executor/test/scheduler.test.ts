@@ -280,6 +280,18 @@ describe('concurrency, abort and close', () => {
     await assert.rejects(s.execute(inputOf(1)), { code: 'CLOSED' });
   });
 
+  test('close waits for the batches running: a split whose CPU part starts after close still runs on both devices', async () => {
+    const strategy = { name: 'split', decide: () => ({ device: 'split' as const, gpuShare: 0.5, reason: 'test' }) };
+    const s = new HybridScheduler(new CpuMapExecutor(vectorAdd), new FakeGpu(vectorAdd, 'slow'), { strategy });
+    const running = s.execute(inputOf(1000));
+    const closed = s.close();
+    const { output, stats } = await running;
+    assert.deepEqual(output, expected(1000));
+    assert.equal(stats.fellBack, undefined, stats.fallbackReason);
+    await closed;
+    await assert.rejects(s.execute(inputOf(1)), { code: 'CLOSED' });
+  });
+
   test('the Task/Batch form runs any function in task order', async () => {
     const cpu = CpuMapExecutor.fromFunction((x: number) => x * 2);
     const s = new HybridScheduler(cpu, new UnavailableGpu());

@@ -84,6 +84,10 @@ export class HybridScheduler<I, O> {
   #gpuEpoch = new AbortController();
   #fallbacks = 0;
   #closed = false;
+  /** Batches accepted and not settled yet: `close` lets them finish before it closes the executors. */
+  #running = 0;
+  #drained: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
   /** Finished batches the strategy has not seen yet (see #observeLater). */
   #observations: (RoutingSample | SplitSample)[] = [];
 
@@ -123,49 +127,63 @@ export class HybridScheduler<I, O> {
 
   async execute(input: I, options: ScheduleOptions = {}): Promise<ExecResult<O>> {
     if (this.#closed) throw new ExecutorError('CLOSED', 'the scheduler is closed');
-    const { signal, priority, device = 'auto' } = options;
-    // What every part of this batch runs with (abort, pool priority).
-    const run: ExecuteOptions = signal === undefined && priority === undefined ? NO_OPTIONS : { ...(signal ? { signal } : {}), ...(priority ? { priority } : {}) };
-    if (device !== 'auto' && device !== 'cpu' && device !== 'gpu') {
-      throw new ExecutorError('INVALID_OPTION', `device must be auto, cpu or gpu, not ${JSON.stringify(device)}`);
-    }
-    throwIfAborted(signal);
-    const kernel = this.kernel;
-    const validated = kernel.validate(input);
-    const items = kernel.count(validated);
-    const work = this.#work(validated, 0, items);
-    const decision = this.#decide(device, items, work);
-    this.#onDecision?.(kernel.name, decision.device, this.strategy.name);
-    // The GPU unpacks into any output; the pool says which it fills fastest (shared and in place
-    // when large, else plain through reused scratch: a fresh shared buffer costs page faults).
-    const output = decision.device === 'gpu' ? kernel.createOutput(items) : (this.#cpu.createOutput?.(items) ?? kernel.createOutput(items));
-    const t0 = performance.now();
-    let stats: ExecStats;
-    if (decision.device === 'split') {
-      // What the strategy saw queued (nothing has moved since it decided): the parts wait behind it.
-      const queued = this.#queuedNow();
-      const { stats: joined, parts } = await this.#coExecute(validated, output, items, work, decision.gpuShare, run);
-      stats = joined;
-      if (!stats.fellBack && this.strategy.observeSplit !== undefined) {
-        const durationMs = performance.now() - t0;
-        this.#observeLater({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, parts, queued, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
+    this.#running++;
+    try {
+      const { signal, priority, device = 'auto' } = options;
+      // What every part of this batch runs with (abort, pool priority).
+      const run: ExecuteOptions = signal === undefined && priority === undefined ? NO_OPTIONS : { ...(signal ? { signal } : {}), ...(priority ? { priority } : {}) };
+      if (device !== 'auto' && device !== 'cpu' && device !== 'gpu') {
+        throw new ExecutorError('INVALID_OPTION', `device must be auto, cpu or gpu, not ${JSON.stringify(device)}`);
       }
-    } else if (decision.device === 'gpu') {
-      stats = await this.#withFallback(validated, output, 0, items, run, work);
-    } else {
-      stats = await this.#run(this.#cpu, validated, output, 0, items, run, work);
+      throwIfAborted(signal);
+      const kernel = this.kernel;
+      const validated = kernel.validate(input);
+      const items = kernel.count(validated);
+      const work = this.#work(validated, 0, items);
+      const decision = this.#decide(device, items, work);
+      this.#onDecision?.(kernel.name, decision.device, this.strategy.name);
+      // The GPU unpacks into any output; the pool says which it fills fastest (shared and in place
+      // when large, else plain through reused scratch: a fresh shared buffer costs page faults).
+      const output = decision.device === 'gpu' ? kernel.createOutput(items) : (this.#cpu.createOutput?.(items) ?? kernel.createOutput(items));
+      const t0 = performance.now();
+      let stats: ExecStats;
+      if (decision.device === 'split') {
+        // What the strategy saw queued (nothing has moved since it decided): the parts wait behind it.
+        const queued = this.#queuedNow();
+        const { stats: joined, parts } = await this.#coExecute(validated, output, items, work, decision.gpuShare, run);
+        stats = joined;
+        if (!stats.fellBack && this.strategy.observeSplit !== undefined) {
+          const durationMs = performance.now() - t0;
+          this.#observeLater({ kernel: kernel.name, items, work, gpuShare: decision.gpuShare, durationMs, parts, queued, ...(decision.predictedMs === undefined ? {} : { predictedMs: decision.predictedMs }) });
+        }
+      } else if (decision.device === 'gpu') {
+        stats = await this.#withFallback(validated, output, 0, items, run, work);
+      } else {
+        stats = await this.#run(this.#cpu, validated, output, 0, items, run, work);
+      }
+      stats = routedStats(stats, items, performance.now() - t0, this.strategy.name, decision.reason);
+      if (!stats.fellBack && stats.split === undefined && this.strategy.observe !== undefined) {
+        this.#observeLater({ kernel: kernel.name, device: stats.device, items, work, durationMs: stats.durationMs });
+      }
+      this.#onBatch?.(stats);
+      return { output, stats };
+    } finally {
+      if (--this.#running === 0) this.#drained?.();
     }
-    stats = routedStats(stats, items, performance.now() - t0, this.strategy.name, decision.reason);
-    if (!stats.fellBack && stats.split === undefined && this.strategy.observe !== undefined) {
-      this.#observeLater({ kernel: kernel.name, device: stats.device, items, work, durationMs: stats.durationMs });
-    }
-    this.#onBatch?.(stats);
-    return { output, stats };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Refuses new batches, lets the accepted ones finish (a split's second part
+   * may start after this call, a fallback after a deadline), then closes both
+   * executors. Every call resolves when that is done.
+   */
+  close(): Promise<void> {
     this.#closed = true;
+    return (this.#closing ??= this.#closeWhenDrained());
+  }
+
+  async #closeWhenDrained(): Promise<void> {
+    if (this.#running > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     this.#observePending();
     clearTimeout(this.#watchdog);
     await Promise.all([this.#cpu.close(), this.#gpu?.close()]);
