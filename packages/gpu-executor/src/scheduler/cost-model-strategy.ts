@@ -272,9 +272,7 @@ export class CostModelStrategy implements RoutingStrategy {
       const ratio = sample.durationMs / sample.predictedMs;
       for (const device of ['cpu', 'gpu'] as const) this.#addPartRatio(device, this.#partFactor(device) * ratio);
     }
-    const { cpu, gpu } = this.#partRatios;
-    const starts = this.#partStarts;
-    this.store.setSplitRecord(this.kernel, { partRatios: { cpu, gpu }, partStarts: { cpu: starts.cpu, gpu: starts.gpu }, spread: this.#spread.values() });
+    this.store.setSplitRecord(this.kernel, { partRatios: this.#partRatios, partStarts: this.#partStarts, spread: this.#spread.values() });
   }
 
   /** Takes this machine's split record from the store when it was replaced (a load, another GPU); none: start over. */
@@ -334,6 +332,7 @@ export class CostModelStrategy implements RoutingStrategy {
    * is not its time on 64K.
    */
   #solveSplit(kernel: string, work: number, cpu: PowerModel, gpu: PowerModel, waitCpu: number, waitGpu: number, withinMs = Infinity): ReturnType<typeof splitShare> {
+    this.#syncSplits();
     const first = this.#scaledSplit(cpu, gpu, work, waitCpu, waitGpu);
     if (first === undefined || !(first.finishMs < withinMs)) return undefined;
     const cpuPart = this.store.localModel(kernel, 'cpu', (1 - first.gpuShare) * work);
@@ -342,7 +341,6 @@ export class CostModelStrategy implements RoutingStrategy {
   }
 
   #scaledSplit(cpu: PowerModel, gpu: PowerModel, work: number, queuedCpu: number, queuedGpu: number): ReturnType<typeof splitShare> {
-    this.#syncSplits();
     const waitCpu = queuedCpu + median3(this.#partStarts.cpu);
     const waitGpu = queuedGpu + median3(this.#partStarts.gpu);
     const cpuFactor = this.#partFactor('cpu');
