@@ -171,16 +171,17 @@ export async function closeRuntime(): Promise<void> {
   await runtime?.close();
 }
 
-export type CallOptions = ScheduleOptions;
+/** `device`, `signal`, `priority`, and `output`: an output to reuse (see `ScheduleOptions`). */
+export type CallOptions<O = unknown> = ScheduleOptions<O>;
 
 /** c[i] = a[i] + b[i] (binary32), bit-identical on every device. */
-export async function vectorAdd(a: Float32Array | readonly number[], b: Float32Array | readonly number[], options: CallOptions = {}): Promise<ExecResult<Float32Array>> {
+export async function vectorAdd(a: Float32Array | readonly number[], b: Float32Array | readonly number[], options: CallOptions<Float32Array> = {}): Promise<ExecResult<Float32Array>> {
   const input = vectorAddKernel.validate({ a, b });
   return (await getRuntime().scheduler(vectorAddKernel)).execute(input, options);
 }
 
 /** SHA-256 of each message; 32 bytes per message in the output. */
-export async function sha256Batch(messages: Uint8Array[] | { data: Uint8Array; offsets: Uint32Array }, options: CallOptions = {}): Promise<ExecResult<Uint8Array>> {
+export async function sha256Batch(messages: Uint8Array[] | { data: Uint8Array; offsets: Uint32Array }, options: CallOptions<Uint8Array> = {}): Promise<ExecResult<Uint8Array>> {
   const input = toSha256Columns(messages);
   return (await getRuntime().scheduler(sha256Kernel)).execute(input, options);
 }
@@ -188,7 +189,7 @@ export async function sha256Batch(messages: Uint8Array[] | { data: Uint8Array; o
 /** Ed25519 verdicts (1 valid, 0 invalid) equal to node's crypto.verify on every input. */
 export async function verifyEd25519Batch(
   batch: { messages: Uint8Array[] | { data: Uint8Array; offsets: Uint32Array }; publicKeys: Uint8Array[] | Uint8Array; signatures: Uint8Array[] | Uint8Array },
-  options: CallOptions = {},
+  options: CallOptions<Uint8Array> = {},
 ): Promise<ExecResult<Uint8Array>> {
   const input = toEd25519Columns(batch);
   return (await getRuntime().scheduler(ed25519Kernel)).execute(input, options);

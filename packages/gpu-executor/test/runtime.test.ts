@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
-import { closeRuntime, configureRuntime, getRuntime, vectorAdd } from '../src/runtime.js';
+import { createHash } from 'node:crypto';
+import { closeRuntime, configureRuntime, getRuntime, sha256Batch, vectorAdd } from '../src/runtime.js';
 import { gpuSkip } from './backends.js';
 
 describe('the shared runtime', () => {
@@ -19,6 +20,19 @@ describe('the shared runtime', () => {
     const { output, stats } = await vectorAdd(new Float32Array([1, 2]), new Float32Array([3, 4]), { device: 'gpu' });
     assert.deepEqual([...output], [4, 6]);
     assert.equal(stats.device, 'gpu');
+  });
+
+  test('the calls fill a caller\'s output, batch after batch', async () => {
+    const output = new Uint8Array(64);
+    for (const words of [['a', 'b'], ['c', 'd']]) {
+      const got = await sha256Batch(words.map((w) => Buffer.from(w)), { output });
+      assert.equal(got.output, output);
+      assert.equal(Buffer.from(output).toString('hex'), words.map((w) => createHash('sha256').update(w).digest('hex')).join(''));
+    }
+    const sums = new Float32Array(2);
+    assert.equal((await vectorAdd([1, 2], [3, 4], { output: sums })).output, sums);
+    assert.deepEqual([...sums], [4, 6]);
+    await assert.rejects(vectorAdd([1], [1], { output: new Float32Array(2) }), { code: 'INVALID_OPTION' });
   });
 
   test('bad input is INVALID_INPUT with the index; bad options are typed errors', async () => {
