@@ -50,11 +50,12 @@ export interface ScheduleOptions<O = unknown> extends ExecuteOptions {
    * Where the results go, instead of an output allocated per batch: the
    * kernel's output type with exactly `items * outputWidth` elements, sharing
    * no memory with the input, else INVALID_OPTION. Reused across batches it
-   * saves the page faults of a fresh one (on the dev VM's pool, vector add
-   * 16M ran 36 against 216 ms, SHA-256 1M 320 against 387 ms: see
-   * `scripts/output-reuse.mjs`). Backed by a SharedArrayBuffer, the pool's
-   * workers write it in place. One output serves one batch at a time; if the
-   * call rejects, its contents are unspecified.
+   * saves the page faults of a fresh one: on the H100 machine, SHA-256 1M on
+   * the GPU ran 21-24 ms into a reused output and 38-42 ms into fresh ones
+   * (`scripts/output-reuse.mjs`). The pool writes a SharedArrayBuffer-backed
+   * output in place, and copies into a plain one from its scratch. One output
+   * serves one batch at a time; if the call rejects, its contents are
+   * unspecified.
    */
   output?: O;
 }
