@@ -43,7 +43,7 @@ function vectorAddBatches(): KernelCase<Columns, TypedArray> {
 }
 
 function ed25519Batches(): KernelCase<Columns, TypedArray> {
-  // Valid and invalid alike: the second batch is the first reversed, so each verdict moves.
+  // Valid and invalid alike; the second batch is the first reversed, so verdicts change places.
   const cases = craftedCases().slice(0, 12);
   const columns = (list: typeof cases) => toEd25519Columns({ messages: list.map((c) => c.msg), publicKeys: list.map((c) => c.pk), signatures: list.map((c) => c.sig) });
   return { kernel: ed25519, batches: [columns(cases), columns([...cases].reverse())] };
