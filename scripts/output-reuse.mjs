@@ -5,7 +5,7 @@
 // Prints one JSON object: per kernel, size and device, each case's median ms
 // and its ratio to the fresh output's.
 // Usage: node scripts/output-reuse.mjs [rounds] [devices, e.g. cpu,gpu]
-import { getRuntime, closeRuntime } from '@supervm/gpu-executor';
+import { closeRuntime, createSharedOutput, getRuntime } from '@supervm/gpu-executor';
 import { sha256Kernel, vectorAddKernel } from '@supervm/gpu-executor/kernels';
 import { mediansInTurns } from '../packages/cli/dist/src/bench/regret.js';
 
@@ -39,20 +39,19 @@ for (const [kernel, n, input] of [
   [vectorAddKernel, 1 << 24, vectorAddInput(1 << 24)],
 ]) {
   const scheduler = await runtime.scheduler(kernel);
-  const bytes = n * kernel.outputWidth * kernel.createOutput(0).BYTES_PER_ELEMENT;
   for (const device of devices) {
     const plain = kernel.createOutput(n);
-    const shared = kernel.createOutput(n, new SharedArrayBuffer(bytes));
-    const want = Buffer.from((await scheduler.execute(input, { device })).output.buffer, 0, bytes);
+    const shared = createSharedOutput(kernel, n);
+    const want = Buffer.from((await scheduler.execute(input, { device })).output.buffer, 0, plain.byteLength);
     const cases = new Map([
       ['fresh', () => scheduler.execute(input, { device })],
       ['reused plain', () => scheduler.execute(input, { device, output: plain })],
       ['reused shared', () => scheduler.execute(input, { device, output: shared })],
     ]);
     for (const run of cases.values()) await run(); // warm-up, and every case's output checked once
-    for (const output of [plain, shared]) if (!want.equals(Buffer.from(output.buffer, 0, bytes))) throw new Error(`${kernel.name} ${device}: a reused output differs`);
+    for (const output of [plain, shared]) if (!want.equals(Buffer.from(output.buffer, 0, output.byteLength))) throw new Error(`${kernel.name} ${device}: a reused output differs`);
     const medians = await mediansInTurns(cases, rounds);
-    results.push({ kernel: kernel.name, items: n, outputBytes: bytes, device, medians, overFresh: Object.fromEntries(Object.entries(medians).map(([k, v]) => [k, +(v / medians.fresh).toFixed(3)])) });
+    results.push({ kernel: kernel.name, items: n, outputBytes: plain.byteLength, device, medians, overFresh: Object.fromEntries(Object.entries(medians).map(([k, v]) => [k, +(v / medians.fresh).toFixed(3)])) });
     console.error(kernel.name, n, device, JSON.stringify(medians));
   }
 }

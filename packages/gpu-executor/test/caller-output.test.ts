@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { CpuMapExecutor } from '../src/cpu/cpu-map-executor.js';
+import { createSharedOutput } from '../src/cpu/shared-memory.js';
 import { ParallelCpuExecutor } from '../src/cpu/parallel-cpu-executor.js';
 import { isExecutorError } from '../src/errors.js';
 import { WebGpuExecutor } from '../src/gpu/webgpu-executor.js';
@@ -64,10 +65,9 @@ describe('a caller\'s output is filled on every route', () => {
         const gpu = new WebGpuExecutor(kernel, { devices: gpuDevices });
         const s = new HybridScheduler(route.cpu(kernel), gpu, { strategy: halves });
         const items = kernel.count(batches[0]);
-        const bytes = items * kernel.outputWidth * kernel.createOutput(0).BYTES_PER_ELEMENT;
         // The third is a view 5 items into a larger array: every device must write at its offset.
         const offset = kernel.createOutput(items + 5).subarray(5 * kernel.outputWidth);
-        for (const output of [kernel.createOutput(items), kernel.createOutput(items, new SharedArrayBuffer(bytes)), offset]) {
+        for (const output of [kernel.createOutput(items), createSharedOutput(kernel, items), offset]) {
           for (const batch of batches) {
             const want = (await reference.execute(batch)).output;
             const got = await s.execute(batch, { device: route.device, output });

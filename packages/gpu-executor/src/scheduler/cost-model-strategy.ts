@@ -281,7 +281,7 @@ export class CostModelStrategy implements RoutingStrategy {
     if (revision === this.#splitsSeen) return;
     this.#splitsSeen = revision;
     const saved = this.store.splitRecord(this.kernel);
-    const ratios = (xs: readonly number[] = []): number[] => lastThree(xs, 1).map((r) => Math.min(Math.max(r, 1), 16));
+    const ratios = (xs: readonly number[] = []): number[] => lastThree(xs, 1).map(boundedRatio);
     const starts = (xs: readonly number[] = []): number[] => lastThree(xs, 0).map((t) => Math.max(t, 0));
     this.#partRatios = { cpu: ratios(saved?.partRatios.cpu), gpu: ratios(saved?.partRatios.gpu) };
     this.#partStarts = { cpu: starts(saved?.partStarts.cpu), gpu: starts(saved?.partStarts.gpu) };
@@ -292,7 +292,7 @@ export class CostModelStrategy implements RoutingStrategy {
     // At least 1: running together only adds contention, and a factor below 1 let a split beat a device's
     // stale model (the H100's SHA-256 10K: a GPU model 1.5x too slow, parts at x0.76, and auto split 75 %
     // of its batches at 1.4x the GPU's time). At most 16: one stalled batch cannot turn a model into nonsense.
-    pushLast(this.#partRatios[device], Math.min(Math.max(ratio, 1), 16));
+    pushLast(this.#partRatios[device], boundedRatio(ratio));
   }
 
   /** The median of the device's last three part ratios. */
@@ -497,6 +497,11 @@ export class CostModelStrategy implements RoutingStrategy {
     this.#refreshing = { device: other, cost: otherMs / bestMs };
     return true;
   }
+}
+
+/** A part ratio as the factors keep it: within [1, 16] (see #addPartRatio). */
+function boundedRatio(ratio: number): number {
+  return Math.min(Math.max(ratio, 1), 16);
 }
 
 /** Replaces the oldest of a fixed-length window with `value`. */
